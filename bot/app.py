@@ -1,0 +1,260 @@
+"""The Telegram adapter: updates in, flows decide, screens out.
+
+Data flows one way: an update is decoded into a flow event, the merchant's state is loaded,
+flows/ decides, the new state is committed, then the screens are rendered and sent. Updates of
+one chat are processed strictly in order (a per-user lock) while different chats proceed
+concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from telegram import (
+    BotCommand,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
+from telegram.constants import ChatType, ParseMode
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+
+from bot import callbacks
+from bot.clock import Clock
+from bot.content import Content, ContentRegistry
+from bot.store import Store
+from flows import router
+from flows.core import Command, Context, Event, Outcome, Press, Screen, Text, Upload
+
+log = logging.getLogger(__name__)
+
+Observer = Callable[[Update], Awaitable[None]]
+MAX_RETRIES = 3  # attempts after a 429 before giving up on one message
+
+
+class KeyedLocks:
+    """One asyncio.Lock per key, dropped when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, key: int) -> AsyncIterator[None]:
+        """Hold the key's lock; waiters are served in arrival order."""
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+
+@dataclass
+class Runtime:
+    """What the handlers share: configuration, store, content, clock."""
+
+    store: Store
+    contents: ContentRegistry
+    clock: Clock
+    timezone: ZoneInfo
+    admin_ids: frozenset[int] = frozenset()
+    locks: KeyedLocks = field(default_factory=KeyedLocks)
+
+
+def decode_update(update: Update, bot_username: str | None) -> Event | None:
+    """Turn an update into a flow event; None for what the bot ignores."""
+    if update.callback_query is not None:
+        press = callbacks.decode(update.callback_query.data)
+        return press or Press("__forged__")
+    message = update.message
+    if message is None:
+        return None
+    if message.text is not None:
+        text = message.text
+        if text.startswith("/"):
+            head, _, args = text[1:].partition(" ")
+            name, _, target = head.partition("@")
+            if target and bot_username and target.lower() != bot_username.lower():
+                return None  # a command for another bot
+            return Command(name.lower(), args.strip())
+        return Text(text)
+    if message.document is not None:
+        doc = message.document
+        return Upload(doc.file_id, doc.file_name or "", doc.file_size, "document", doc.mime_type)
+    if message.photo:
+        photo = message.photo[-1]  # the largest size comes last
+        return Upload(photo.file_id, "photo.jpg", photo.file_size, "photo", "image/jpeg")
+    return Text("")  # stickers, voice, locations…: answered like unknown text
+
+
+def keyboard(content: Content, screen: Screen) -> InlineKeyboardMarkup | None:
+    """The inline keyboard of a screen, labels from content and data from the codec."""
+    rows = content.keyboard(screen)
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
+    )
+
+
+async def _with_retry(call: Callable[[], Awaitable[Message | bool]]) -> Message | bool:
+    """Run one Bot API call, honouring 429 retry_after a few times."""
+    for attempt in range(MAX_RETRIES + 1):
+        try:
+            return await call()
+        except RetryAfter as exc:
+            if attempt == MAX_RETRIES:
+                raise
+            delay = exc.retry_after
+            seconds = delay.total_seconds() if hasattr(delay, "total_seconds") else float(delay)
+            await asyncio.sleep(seconds)
+    raise AssertionError("unreachable")
+
+
+async def show(
+    update: Update, ctx: ContextTypes.DEFAULT_TYPE, content: Content, screen: Screen
+) -> None:
+    """Send a screen as a new message, or edit the pressed message in place."""
+    text = content.render_text(screen.template, screen.data)
+    markup = keyboard(content, screen)
+    chat_id = update.effective_chat.id if update.effective_chat else update.effective_user.id
+    query = update.callback_query
+    if screen.edit and query is not None and query.message is not None:
+        message_id = query.message.message_id
+        try:
+            await _with_retry(
+                lambda: ctx.bot.edit_message_text(
+                    text, chat_id=chat_id, message_id=message_id,
+                    parse_mode=ParseMode.HTML, reply_markup=markup,
+                )
+            )
+            return
+        except BadRequest as exc:
+            if "not modified" in exc.message:
+                return  # the screen already shows exactly this
+            log.info("edit failed (%s); sending the screen as a new message", exc.message)
+    await _with_retry(
+        lambda: ctx.bot.send_message(
+            chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
+        )
+    )
+
+
+async def _answer(query: CallbackQuery, text: str | None) -> None:
+    """Answer a button press so the client's spinner stops; a stale query is not an error."""
+    try:
+        await query.answer(text)
+    except BadRequest as exc:
+        log.info("callback answer refused: %s", exc.message)
+
+
+def make_dispatch(runtime: Runtime) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable]:
+    """The one handler every update goes through."""
+
+    async def dispatch(update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
+        """Decode, decide, commit, then answer and show."""
+        user = update.effective_user
+        chat = update.effective_chat
+        if user is None or (chat is not None and chat.type != ChatType.PRIVATE):
+            return  # the bot works in private chats only
+        event = decode_update(update, ctx.bot.username)
+        query = update.callback_query
+        if event is None:
+            if query is not None:
+                await _answer(query, None)
+            return
+        content = runtime.contents.for_language(user.language_code)
+        answered = False
+        try:
+            async with runtime.locks.hold(user.id):
+                state = await runtime.store.load_merchant(user.id)
+                now = runtime.clock.now().astimezone(runtime.timezone)
+                flow_ctx = Context(content.catalog, now, user.id in runtime.admin_ids)
+                outcome: Outcome = router.handle(state, event, flow_ctx)
+                if outcome.state.created or outcome.state.data != state.data:
+                    await runtime.store.save_merchant(
+                        outcome.state, chat_id=chat.id if chat else user.id,
+                        language=user.language_code, now=now,
+                    )
+                if query is not None:
+                    answered = True
+                    await _answer(query, content.notice(outcome.notice) if outcome.notice else None)
+                for screen in outcome.screens:
+                    await show(update, ctx, content, screen)
+        except Forbidden:
+            log.info("user %s blocked the bot", user.id)
+        finally:
+            if query is not None and not answered:
+                await _answer(query, None)
+
+    return dispatch
+
+
+async def on_error(update: object, ctx: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log the failure and tell the merchant politely; nothing they saved is lost."""
+    log.error("update failed", exc_info=ctx.error)
+    if isinstance(update, Update) and update.effective_chat is not None:
+        runtime: Runtime = ctx.bot_data["runtime"]
+        content = runtime.contents.default
+        try:
+            await ctx.bot.send_message(
+                update.effective_chat.id, content.render_text("error"), parse_mode=ParseMode.HTML
+            )
+        except TelegramError:
+            pass
+
+
+def bot_commands(content: Content) -> list[BotCommand]:
+    """The command list shown in Telegram's "/" menu, in Chinese."""
+    return [BotCommand(name, text) for name, text in content.data["ui"]["commands"].items()]
+
+
+def build_application(
+    runtime: Runtime,
+    *,
+    token: str,
+    base_url: str,
+    base_file_url: str,
+    observer: Observer | None = None,
+    concurrency: int = 256,
+) -> Application:
+    """The real python-telegram-bot Application, pointed at any Bot API server."""
+
+    async def post_init(app: Application) -> None:
+        """Register the commands menu (in Chinese) once the bot is known."""
+        await app.bot.set_my_commands(bot_commands(runtime.contents.default))
+
+    app = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(base_url)
+        .base_file_url(base_file_url)
+        .concurrent_updates(concurrency)
+        .post_init(post_init)
+        .build()
+    )
+    app.bot_data["runtime"] = runtime
+    # Order matters: group 0 does all the work; the observer (tests, playground) runs after it.
+    app.add_handler(TypeHandler(Update, make_dispatch(runtime)), group=0)
+    if observer is not None:
+
+        async def observe(update: Update, _ctx: ContextTypes.DEFAULT_TYPE) -> None:
+            """Tell the observer this update is fully handled."""
+            await observer(update)
+
+        app.add_handler(TypeHandler(Update, observe), group=99)
+    app.add_error_handler(on_error)
+    return app

@@ -1,0 +1,122 @@
+"""The `merchant-bot` command: run (Telegram), chat (offline playground), content-check."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from bot.config import (
+    ConfigError,
+    Settings,
+    check_writable_database,
+    check_writable_dir,
+    load_settings,
+    require_token,
+)
+from bot.logsetup import setup_logging
+
+log = logging.getLogger("merchant_bot")
+
+
+async def serve(settings: Settings, token: str) -> None:
+    """Serve Telegram by long polling until SIGINT/SIGTERM."""
+    from telegram import Update
+    from telegram.error import InvalidToken
+
+    from bot.app import Runtime, build_application
+    from bot.clock import SystemClock
+    from bot.content import ContentRegistry
+    from bot.store import Store
+
+    store = await Store.open(settings.bot_database)
+    runtime = Runtime(
+        store=store, contents=ContentRegistry(), clock=SystemClock(), timezone=settings.tz,
+        admin_ids=settings.bot_admin_ids,
+    )
+    app = build_application(
+        runtime, token=token, base_url=settings.telegram_api_url,
+        base_file_url=settings.base_file_url,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        try:
+            await app.initialize()
+        except InvalidToken:
+            raise ConfigError("TELEGRAM_BOT_TOKEN was refused by the Bot API server") from None
+        await app.start()
+        await app.updater.start_polling(allowed_updates=Update.ALL_TYPES)  # type: ignore[union-attr]
+        log.info("serving @%s by long polling", app.bot.username)
+        await stop.wait()
+        await app.updater.stop()  # type: ignore[union-attr]
+        await app.stop()
+        await app.shutdown()
+    finally:
+        await store.close()
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """`merchant-bot run`."""
+    settings = load_settings()
+    token = require_token(settings)
+    check_writable_database(settings.bot_database)
+    check_writable_dir(settings.bot_files_dir, "BOT_FILES_DIR")
+    setup_logging(logging.INFO, secrets=[token])
+    asyncio.run(serve(settings, token))
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    """`merchant-bot chat`."""
+    from bot.playground import run_playground
+
+    settings = load_settings()
+    setup_logging(logging.WARNING if not args.verbose else logging.INFO)
+    return asyncio.run(
+        run_playground(settings, Path(args.data), fresh=args.fresh, user_id=args.user)
+    )
+
+
+def cmd_content_check(args: argparse.Namespace) -> int:
+    """`merchant-bot content-check`."""
+    from bot.content_check import main as check_main
+
+    return check_main()
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser."""
+    p = argparse.ArgumentParser(prog="merchant-bot", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="serve Telegram by long polling (needs TELEGRAM_BOT_TOKEN)")
+    chat = sub.add_parser("chat", help="play the bot in the terminal, offline, no token needed")
+    chat.add_argument("--data", default="data/playground",
+                      help="the playground's own data directory (default: data/playground)")
+    chat.add_argument("--fresh", action="store_true", help="start with an empty database")
+    chat.add_argument("--user", type=int, default=10001, help="your merchant user id")
+    chat.add_argument("-v", "--verbose", action="store_true", help="show the bot's logs")
+    sub.add_parser("content-check", help="render every screen and check Telegram's limits")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script."""
+    args = parser().parse_args(argv)
+    handlers = {"run": cmd_run, "chat": cmd_chat, "content-check": cmd_content_check}
+    try:
+        return handlers[args.command](args)
+    except ConfigError as exc:
+        print(f"merchant-bot: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,133 @@
+"""Configuration from the environment and an optional `.env` file (see PRODUCT.md)."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_API_URL = "https://api.telegram.org/bot"
+
+
+class ConfigError(Exception):
+    """A configuration problem, reported to the operator in one line (exit status 2)."""
+
+
+class Settings(BaseSettings):
+    """The configuration contract of PRODUCT.md: names and defaults are a stable interface."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    telegram_bot_token: str = Field(default="", alias="TELEGRAM_BOT_TOKEN")
+    telegram_api_url: str = Field(default=DEFAULT_API_URL, alias="TELEGRAM_API_URL")
+    bot_database: Path = Field(default=Path("data/merchant-bot.sqlite3"), alias="BOT_DATABASE")
+    bot_files_dir: Path = Field(default=Path("data/files"), alias="BOT_FILES_DIR")
+    bot_admin_ids: Annotated[frozenset[int], NoDecode] = Field(
+        default=frozenset(), alias="BOT_ADMIN_IDS"
+    )
+    bot_timezone: str = Field(default="Asia/Shanghai", alias="BOT_TIMEZONE")
+
+    @field_validator("bot_admin_ids", mode="before")
+    @classmethod
+    def _parse_admin_ids(cls, value: object) -> frozenset[int]:
+        """Accept "1, 2,3" (the environment form) as well as an iterable of ints."""
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.replace(";", ",").split(",") if p.strip()]
+            ids = set()
+            for part in parts:
+                if not part.lstrip("-").isdigit():
+                    raise ValueError(f"not a numeric Telegram user id: {part!r}")
+                ids.add(int(part))
+            return frozenset(ids)
+        if isinstance(value, (set, frozenset, list, tuple)):
+            return frozenset(int(v) for v in value)
+        raise ValueError("expected a comma-separated list of numeric user ids")
+
+    @field_validator("bot_timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        """Refuse a time zone name the system does not know."""
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        """The base URL must be http(s); the token is appended to it."""
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"must start with http:// or https://, got {value!r}")
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The default merchant time zone."""
+        return ZoneInfo(self.bot_timezone)
+
+    @property
+    def base_file_url(self) -> str:
+        """The file download base URL matching `telegram_api_url` (…/bot → …/file/bot)."""
+        url = self.telegram_api_url.rstrip("/")
+        head, sep, tail = url.rpartition("/")
+        return f"{head}/file/{tail}" if sep else f"{url}/file"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings, turning any validation problem into a one-line ConfigError."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = first.get("loc", ("?",))[0]
+        env_name = _ENV_NAMES.get(str(name), str(name))
+        msg = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+        raise ConfigError(f"{env_name}: {msg}") from None
+
+
+_ENV_NAMES = {
+    field: (info.alias or field.upper()) for field, info in Settings.model_fields.items()
+}
+
+
+def require_token(settings: Settings) -> str:
+    """The token `run` needs; the message names the variable and the offline alternative."""
+    token = settings.telegram_bot_token.strip()
+    if not token:
+        raise ConfigError(
+            "TELEGRAM_BOT_TOKEN is not set: put it in the environment or in .env "
+            "(or try the bot offline with `make chat`, which needs no token)"
+        )
+    return token
+
+
+def check_writable_database(path: Path) -> None:
+    """Fail early, in one line, when the database cannot be created or written."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path)
+        try:
+            conn.execute("CREATE TABLE IF NOT EXISTS _probe (x INTEGER)")
+            conn.execute("DROP TABLE _probe")
+            conn.commit()
+        finally:
+            conn.close()
+    except (OSError, sqlite3.Error) as exc:
+        raise ConfigError(f"BOT_DATABASE: cannot write {os.fspath(path)!r} ({exc})") from None
+
+
+def check_writable_dir(path: Path, name: str) -> None:
+    """Fail early when a directory the bot writes to cannot be created or written."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".write-probe"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(f"{name}: cannot write {os.fspath(path)!r} ({exc})") from None

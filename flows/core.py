@@ -1,0 +1,135 @@
+"""The vocabulary shared by every flow: events in, screens and state out.
+
+A flow is a pure function: it takes the merchant's stored state, one event and the content
+catalogue, and returns an Outcome. It never touches Telegram, the database or the clock.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+# --- events -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Command:
+    """A slash command, e.g. Command("submitted", "2026-09-28")."""
+
+    name: str
+    args: str = ""
+
+
+@dataclass(frozen=True)
+class Press:
+    """A button press, already decoded from callback_data."""
+
+    action: str
+    args: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Text:
+    """Free text typed by the merchant."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file or photo the merchant sent (metadata only; the bot downloads it if accepted)."""
+
+    file_id: str
+    file_name: str
+    size: int | None
+    kind: str  # "document" | "photo"
+    mime_type: str | None = None
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A file the adapter downloaded, checked and stored after the flow accepted an Upload."""
+
+    item: str
+    path: str
+    sha256: str
+    size: int
+    mime: str
+
+
+Event = Command | Press | Text | Upload | Stored
+
+
+# --- output -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Button:
+    """An inline button: a label key from content (with params) and the action it triggers."""
+
+    label: str
+    action: str
+    args: tuple[str, ...] = ()
+    params: tuple[tuple[str, Any], ...] = ()
+
+    @staticmethod
+    def of(label: str, action: str, *args: object, **params: Any) -> Button:
+        """Build a button; args are stringified for the callback codec."""
+        return Button(label, action, tuple(str(a) for a in args), tuple(sorted(params.items())))
+
+
+@dataclass(frozen=True)
+class Screen:
+    """One message: a template with its data and rows of buttons.
+
+    edit=True replaces the message whose button was pressed (moving inside a topic);
+    otherwise a new message is sent (a new topic).
+    """
+
+    template: str
+    data: dict[str, Any] = field(default_factory=dict)
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    edit: bool = False
+
+
+@dataclass
+class Outcome:
+    """What a flow decided: the new state, the screens to show, a short notice for a press."""
+
+    state: MerchantState
+    screens: list[Screen] = field(default_factory=list)
+    notice: str | None = None  # a key of ui.yaml notices, shown as the callback answer
+    download: Upload | None = None  # ask the adapter to fetch and store this file
+    download_item: str | None = None
+
+
+# --- state --------------------------------------------------------------------------------
+
+
+@dataclass
+class MerchantState:
+    """Everything the bot keeps about one merchant; serialised as JSON by the store."""
+
+    user_id: int
+    created: bool = True  # False once saved: a returning merchant
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def copy(self) -> MerchantState:
+        """A deep copy, so that a flow never mutates the state it was given."""
+        return MerchantState(self.user_id, self.created, copy.deepcopy(self.data))
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a flow may know besides the state: content data and the current time."""
+
+    catalog: Any  # flows.catalog.Catalog
+    now: datetime  # aware; in the merchant's time zone
+    is_operator: bool = False
+
+    @property
+    def today(self) -> date:
+        """The merchant's local date."""
+        return self.now.date()

@@ -1,0 +1,183 @@
+"""The single entry point of the journey: one event in, one Outcome out.
+
+Every command, button and text goes through `handle`; unknown or forged input always gets a
+screen back (never silence), and a press that cannot be honoured carries a notice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flows import shipping
+from flows.core import Button, Command, Context, Event, MerchantState, Outcome, Press, Screen, Text
+
+# Features of the main menu that are announced but not built yet: they answer politely.
+SOON = frozenset(
+    {"route", "agency", "docs", "apply", "submitted", "status", "reminders", "progress",
+     "mydata", "deletedata", "setstatus", "merchant", "stats"}
+)
+
+# Intents answered by a short FAQ card from content/faq.yaml.
+FAQ_INTENTS = frozenset(
+    {"review_time", "cost", "agency_trust", "route", "docs", "apply", "privacy"}
+)
+
+MENU_ROWS: tuple[tuple[tuple[str, str], ...], ...] = (
+    (("menu_route", "route"), ("menu_agency", "agency")),
+    (("menu_docs", "docs"), ("menu_apply", "apply")),
+    (("menu_status", "status"), ("menu_ship", "ship1")),
+    (("menu_reminders", "reminders"), ("menu_progress", "progress")),
+    (("menu_help", "help"),),
+)
+
+
+def menu_buttons() -> tuple[tuple[Button, ...], ...]:
+    """The main menu keyboard."""
+    return tuple(tuple(Button.of(label, action) for label, action in row) for row in MENU_ROWS)
+
+
+def back_to_menu() -> tuple[tuple[Button, ...], ...]:
+    """A single 主菜单 row."""
+    return ((Button.of("main_menu", "menu"),),)
+
+
+def menu_screen(*, edit: bool, template: str = "menu", **data: object) -> Screen:
+    """The main menu screen (or a greeting that carries the menu)."""
+    return Screen(template, dict(data), menu_buttons(), edit=edit)
+
+
+def soon_screen(feature: str, *, edit: bool) -> Screen:
+    """A polite 'not available yet' answer that points to what already works."""
+    return Screen(
+        "soon",
+        {"feature": feature},
+        ((Button.of("menu_ship", "ship1"),), (Button.of("main_menu", "menu"),)),
+        edit=edit,
+    )
+
+
+# --- commands ------------------------------------------------------------------------------
+
+
+def cmd_start(out: Outcome, ctx: Context, args: str) -> Outcome:
+    """Welcome a new merchant, greet a returning one; nothing saved is reset."""
+    template = "welcome" if out.state.created else "welcome_back"
+    out.screens.append(menu_screen(edit=False, template=template))
+    return out
+
+
+def cmd_menu(out: Outcome, ctx: Context, args: str) -> Outcome:
+    """Show the main menu."""
+    out.screens.append(menu_screen(edit=False))
+    return out
+
+
+def cmd_help(out: Outcome, ctx: Context, args: str) -> Outcome:
+    """What the bot can do."""
+    out.screens.append(Screen("help", {}, back_to_menu()))
+    return out
+
+
+def cmd_ship(out: Outcome, ctx: Context, args: str) -> Outcome:
+    """Open the shipping guide at step 1."""
+    return shipping.open_guide(out, ctx)
+
+
+def cmd_cancel(out: Outcome, ctx: Context, args: str) -> Outcome:
+    """Leave any form; with no form open, say so kindly."""
+    out.screens.append(menu_screen(edit=False, template="cancelled", had_form=False))
+    return out
+
+
+COMMANDS: dict[str, Callable[[Outcome, Context, str], Outcome]] = {
+    "start": cmd_start,
+    "menu": cmd_menu,
+    "help": cmd_help,
+    "ship": cmd_ship,
+    "cancel": cmd_cancel,
+}
+
+# --- buttons -------------------------------------------------------------------------------
+
+
+def press_menu(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+    """Back to the main menu, in place."""
+    out.screens.append(menu_screen(edit=True))
+    return out
+
+
+def press_help(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+    """The help screen, in place."""
+    out.screens.append(Screen("help", {}, back_to_menu(), edit=True))
+    return out
+
+
+def press_ship1(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+    """The menu's 发货 entry: the guide's first step, in place."""
+    out.screens.append(shipping.step_screen(ctx, "s", 1, edit=True))
+    return out
+
+
+ACTIONS: dict[str, Callable[[Outcome, Context, tuple[str, ...]], Outcome]] = {
+    "menu": press_menu,
+    "help": press_help,
+    "ship": shipping.press_step,
+    "shipx": shipping.press_index,
+    "ship1": press_ship1,
+}
+
+# --- text ----------------------------------------------------------------------------------
+
+
+def on_text(out: Outcome, ctx: Context, text: str) -> Outcome:
+    """Answer free text: a recognised question gets its answer, anything else a helpful hint."""
+    intent = ctx.catalog.intents.match(text)
+    if intent == "ship":
+        return shipping.open_guide(out, ctx, "s")
+    if intent == "warehouse":
+        return shipping.open_guide(out, ctx, "w")
+    if intent in ("menu", "greeting"):
+        out.screens.append(menu_screen(edit=False))
+        return out
+    if intent == "help":
+        return cmd_help(out, ctx, "")
+    if intent in FAQ_INTENTS:
+        out.screens.append(Screen("faq", {"topic": intent}, menu_buttons()))
+        return out
+    if intent in SOON:
+        out.screens.append(soon_screen(intent, edit=False))
+        return out
+    out.screens.append(Screen("faq", {"topic": "unknown"}, menu_buttons()))
+    return out
+
+
+# --- entry point ---------------------------------------------------------------------------
+
+
+def handle(state: MerchantState, event: Event, ctx: Context) -> Outcome:
+    """Decide what one event does to the merchant's state and what to show."""
+    out = Outcome(state.copy())
+    if isinstance(event, Command):
+        name = event.name.lower()
+        if name in COMMANDS:
+            return COMMANDS[name](out, ctx, event.args)
+        if name in SOON:
+            out.screens.append(soon_screen(name, edit=False))
+            return out
+        out.screens.append(Screen("unknown_command", {"command": event.name}, back_to_menu()))
+        return out
+    if isinstance(event, Press):
+        if event.action in ACTIONS:
+            return ACTIONS[event.action](out, ctx, event.args)
+        if event.action in SOON:
+            out.screens.append(soon_screen(event.action, edit=True))
+            return out
+        # An unknown action: a button from an older version, or forged data.
+        out.notice = "stale"
+        out.screens.append(menu_screen(edit=True))
+        return out
+    if isinstance(event, Text):
+        return on_text(out, ctx, event.text)
+    # Files are accepted once the document checklist exists; until then, say so.
+    out.screens.append(Screen("upload_later", {}, back_to_menu()))
+    return out

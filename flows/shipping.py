@@ -1,0 +1,79 @@
+"""The shipping guides: the seller guide's seven steps and the full-managed warehouse guide."""
+
+from __future__ import annotations
+
+from flows.core import Button, Context, Outcome, Screen
+
+# Short guide codes keep callback data small and stable; names index content/shipping.yaml.
+GUIDES = {"s": "seller", "w": "warehouse"}
+
+
+def step_count(ctx: Context, code: str) -> int:
+    """How many steps the guide has."""
+    return len(ctx.catalog.guide(GUIDES[code])["steps"])
+
+
+def step_screen(ctx: Context, code: str, step: int, *, edit: bool) -> Screen:
+    """One step of a guide, with 上一步 / 下一步 / 目录 / 主菜单."""
+    total = step_count(ctx, code)
+    nav: list[Button] = []
+    if step > 1:
+        nav.append(Button.of("prev", "ship", code, step - 1))
+    if step < total:
+        nav.append(Button.of("next", "ship", code, step + 1))
+    rows: list[tuple[Button, ...]] = [tuple(nav)] if nav else []
+    if step == total and code == "s":
+        rows.append((Button.of("warehouse_guide", "ship", "w", 1),))
+    rows.append((Button.of("contents", "shipx", code), Button.of("main_menu", "menu")))
+    return Screen(
+        "ship_step",
+        {"guide": GUIDES[code], "step": step, "total": total},
+        tuple(rows),
+        edit=edit,
+    )
+
+
+def index_screen(ctx: Context, code: str, *, edit: bool) -> Screen:
+    """The guide's table of contents: one button per step."""
+    steps = ctx.catalog.guide(GUIDES[code])["steps"]
+    rows = [
+        (Button.of("step_n", "ship", code, i, n=i, title=s["title"]),)
+        for i, s in enumerate(steps, start=1)
+    ]
+    other = "w" if code == "s" else "s"
+    rows.append((Button.of("warehouse_guide" if other == "w" else "seller_guide", "shipx", other),))
+    rows.append((Button.of("main_menu", "menu"),))
+    return Screen("ship_index", {"guide": GUIDES[code]}, tuple(rows), edit=edit)
+
+
+def open_guide(outcome: Outcome, ctx: Context, code: str = "s") -> Outcome:
+    """Open a guide at its first step in a new message (a new topic)."""
+    outcome.screens.append(step_screen(ctx, code, 1, edit=False))
+    return outcome
+
+
+def press_step(outcome: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+    """Show the pressed step; a forged or outdated step falls back to the contents."""
+    code = args[0] if args else ""
+    if code not in GUIDES:
+        outcome.notice = "stale"
+        return open_guide(outcome, ctx)
+    try:
+        step = int(args[1])
+    except (IndexError, ValueError):
+        step = 0
+    if not 1 <= step <= step_count(ctx, code):
+        outcome.notice = "stale"
+        outcome.screens.append(index_screen(ctx, code, edit=True))
+        return outcome
+    outcome.screens.append(step_screen(ctx, code, step, edit=True))
+    return outcome
+
+
+def press_index(outcome: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+    """Show a guide's contents in place."""
+    code = args[0] if args and args[0] in GUIDES else "s"
+    if not args or args[0] not in GUIDES:
+        outcome.notice = "stale"
+    outcome.screens.append(index_screen(ctx, code, edit=True))
+    return outcome

@@ -1,0 +1,76 @@
+"""Run the real Application over HTTP against the local Bot API server, for the tests."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from telegram.ext import Application
+
+from bot.app import Runtime, build_application
+from bot.clock import Clock, ShiftedClock
+from bot.content import ContentRegistry
+from bot.devserver.client import MerchantClient, UpdateTracker
+from bot.devserver.server import BotApiServer
+from bot.store import Store
+
+_CONTENTS: ContentRegistry | None = None
+
+
+def contents() -> ContentRegistry:
+    """The content registry, loaded once for the whole test session."""
+    global _CONTENTS
+    if _CONTENTS is None:
+        _CONTENTS = ContentRegistry()
+    return _CONTENTS
+
+
+@dataclass
+class RunningBot:
+    """A started Application with its store, ready for simulated merchants."""
+
+    server: BotApiServer
+    app: Application
+    store: Store
+    runtime: Runtime
+    tracker: UpdateTracker
+
+    def merchant(self, user_id: int = 1001, **kwargs: object) -> MerchantClient:
+        """A merchant talking to this bot."""
+        return MerchantClient(self.server, self.tracker, user_id, **kwargs)  # type: ignore[arg-type]
+
+
+@asynccontextmanager
+async def running_bot(
+    server: BotApiServer,
+    db_path: Path,
+    *,
+    clock: Clock | None = None,
+    admin_ids: frozenset[int] = frozenset(),
+    timezone: str = "Asia/Shanghai",
+) -> AsyncIterator[RunningBot]:
+    """Start the Application against `server` with the database at `db_path`; stop it after."""
+    store = await Store.open(db_path)
+    runtime = Runtime(
+        store=store, contents=contents(), clock=clock or ShiftedClock(),
+        timezone=ZoneInfo(timezone), admin_ids=admin_ids,
+    )
+    tracker = UpdateTracker()
+    app = build_application(
+        runtime, token=server.token, base_url=server.base_url,
+        base_file_url=server.base_file_url, observer=tracker,
+    )
+    try:
+        async with app:
+            await app.start()
+            await app.updater.start_polling(poll_interval=0.0, timeout=5)  # type: ignore[union-attr]
+            try:
+                yield RunningBot(server, app, store, runtime, tracker)
+            finally:
+                await app.updater.stop()  # type: ignore[union-attr]
+                await app.stop()
+    finally:
+        await store.close()
