@@ -137,8 +137,11 @@ async def show(
         try:
             await _with_retry(
                 lambda: ctx.bot.edit_message_text(
-                    text, chat_id=chat_id, message_id=message_id,
-                    parse_mode=ParseMode.HTML, reply_markup=markup,
+                    text,
+                    chat_id=chat_id,
+                    message_id=message_id,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup,
                 )
             )
             return
@@ -147,9 +150,7 @@ async def show(
                 return  # the screen already shows exactly this
             log.info("edit failed (%s); sending the screen as a new message", exc.message)
     await _with_retry(
-        lambda: ctx.bot.send_message(
-            chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
-        )
+        lambda: ctx.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
     )
 
 
@@ -186,8 +187,10 @@ def make_dispatch(runtime: Runtime) -> Callable[[Update, ContextTypes.DEFAULT_TY
                 outcome: Outcome = router.handle(state, event, flow_ctx)
                 if outcome.state.created or outcome.state.data != state.data:
                     await runtime.store.save_merchant(
-                        outcome.state, chat_id=chat.id if chat else user.id,
-                        language=user.language_code, now=now,
+                        outcome.state,
+                        chat_id=chat.id if chat else user.id,
+                        language=user.language_code,
+                        now=now,
                     )
                 if query is not None:
                     answered = True
@@ -232,18 +235,12 @@ def build_application(
     concurrency: int = 256,
 ) -> Application:
     """The real python-telegram-bot Application, pointed at any Bot API server."""
-
-    async def post_init(app: Application) -> None:
-        """Register the commands menu (in Chinese) once the bot is known."""
-        await app.bot.set_my_commands(bot_commands(runtime.contents.default))
-
     app = (
         ApplicationBuilder()
         .token(token)
         .base_url(base_url)
         .base_file_url(base_file_url)
         .concurrent_updates(concurrency)
-        .post_init(post_init)
         .build()
     )
     app.bot_data["runtime"] = runtime
@@ -258,3 +255,19 @@ def build_application(
         app.add_handler(TypeHandler(Update, observe), group=99)
     app.add_error_handler(on_error)
     return app
+
+
+async def start_polling(app: Application, *, timeout: int = 30) -> None:
+    """Start an initialised Application: register the "/" menu, then poll for updates."""
+    runtime: Runtime = app.bot_data["runtime"]
+    await app.bot.set_my_commands(bot_commands(runtime.contents.default))
+    await app.start()
+    await app.updater.start_polling(  # type: ignore[union-attr]
+        poll_interval=0.0, timeout=timeout, allowed_updates=Update.ALL_TYPES
+    )
+
+
+async def stop_polling(app: Application) -> None:
+    """Stop polling and the Application (updates in progress are finished first)."""
+    await app.updater.stop()  # type: ignore[union-attr]
+    await app.stop()

@@ -24,21 +24,25 @@ log = logging.getLogger("merchant_bot")
 
 async def serve(settings: Settings, token: str) -> None:
     """Serve Telegram by long polling until SIGINT/SIGTERM."""
-    from telegram import Update
     from telegram.error import InvalidToken
 
-    from bot.app import Runtime, build_application
+    from bot.app import Runtime, build_application, start_polling, stop_polling
     from bot.clock import SystemClock
     from bot.content import ContentRegistry
     from bot.store import Store
 
     store = await Store.open(settings.bot_database)
     runtime = Runtime(
-        store=store, contents=ContentRegistry(), clock=SystemClock(), timezone=settings.tz,
+        store=store,
+        contents=ContentRegistry(),
+        clock=SystemClock(),
+        timezone=settings.tz,
         admin_ids=settings.bot_admin_ids,
     )
     app = build_application(
-        runtime, token=token, base_url=settings.telegram_api_url,
+        runtime,
+        token=token,
+        base_url=settings.telegram_api_url,
         base_file_url=settings.base_file_url,
     )
     stop = asyncio.Event()
@@ -50,12 +54,10 @@ async def serve(settings: Settings, token: str) -> None:
             await app.initialize()
         except InvalidToken:
             raise ConfigError("TELEGRAM_BOT_TOKEN was refused by the Bot API server") from None
-        await app.start()
-        await app.updater.start_polling(allowed_updates=Update.ALL_TYPES)  # type: ignore[union-attr]
+        await start_polling(app)
         log.info("serving @%s by long polling", app.bot.username)
         await stop.wait()
-        await app.updater.stop()  # type: ignore[union-attr]
-        await app.stop()
+        await stop_polling(app)
         await app.shutdown()
     finally:
         await store.close()
@@ -96,8 +98,11 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="serve Telegram by long polling (needs TELEGRAM_BOT_TOKEN)")
     chat = sub.add_parser("chat", help="play the bot in the terminal, offline, no token needed")
-    chat.add_argument("--data", default="data/playground",
-                      help="the playground's own data directory (default: data/playground)")
+    chat.add_argument(
+        "--data",
+        default="data/playground",
+        help="the playground's own data directory (default: data/playground)",
+    )
     chat.add_argument("--fresh", action="store_true", help="start with an empty database")
     chat.add_argument("--user", type=int, default=10001, help="your merchant user id")
     chat.add_argument("-v", "--verbose", action="store_true", help="show the bot's logs")

@@ -91,9 +91,7 @@ def load_settings(**overrides: object) -> Settings:
         raise ConfigError(f"{env_name}: {msg}") from None
 
 
-_ENV_NAMES = {
-    field: (info.alias or field.upper()) for field, info in Settings.model_fields.items()
-}
+_ENV_NAMES = {field: (info.alias or field.upper()) for field, info in Settings.model_fields.items()}
 
 
 def require_token(settings: Settings) -> str:

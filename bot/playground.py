@@ -13,7 +13,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from bot.app import Runtime, build_application
+from bot.app import Runtime, build_application, start_polling, stop_polling
 from bot.clock import ShiftedClock
 from bot.config import Settings
 from bot.content import ContentRegistry
@@ -85,19 +85,24 @@ async def run_playground(settings: Settings, data_dir: Path, *, fresh: bool, use
     store = await Store.open(data_dir / "merchant-bot.sqlite3")
     clock = ShiftedClock()
     runtime = Runtime(
-        store=store, contents=ContentRegistry(), clock=clock, timezone=settings.tz,
+        store=store,
+        contents=ContentRegistry(),
+        clock=clock,
+        timezone=settings.tz,
         admin_ids=settings.bot_admin_ids,
     )
     tracker = UpdateTracker()
     interactive = sys.stdin.isatty()
     async with BotApiServer() as server:
         app = build_application(
-            runtime, token=server.token, base_url=server.base_url,
-            base_file_url=server.base_file_url, observer=tracker,
+            runtime,
+            token=server.token,
+            base_url=server.base_url,
+            base_file_url=server.base_file_url,
+            observer=tracker,
         )
         async with app:
-            await app.start()
-            await app.updater.start_polling(poll_interval=0.0, timeout=10)  # type: ignore[union-attr]
+            await start_polling(app, timeout=10)
             client = MerchantClient(server, tracker, user_id)
             print("速卖通托管助手 · 离线试玩 (offline playground). Type :help for the syntax.\n")
             queue = await _lines()
@@ -130,7 +135,6 @@ async def run_playground(settings: Settings, data_dir: Path, *, fresh: bool, use
                     shown = await client.send(line)
                 for item in shown:
                     _print_shown(item)
-            await app.updater.stop()  # type: ignore[union-attr]
-            await app.stop()
+            await stop_polling(app)
     await store.close()
     return 0

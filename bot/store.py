@@ -120,9 +120,15 @@ class Store:
                     state = excluded.state, updated_at = excluded.updated_at
                 """,
                 (
-                    state.user_id, chat_id, language, data.get("route"), data.get("stage"),
-                    data.get("status"), json.dumps(data, ensure_ascii=False, sort_keys=True),
-                    _iso(now), _iso(now),
+                    state.user_id,
+                    chat_id,
+                    language,
+                    data.get("route"),
+                    data.get("stage"),
+                    data.get("status"),
+                    json.dumps(data, ensure_ascii=False, sort_keys=True),
+                    _iso(now),
+                    _iso(now),
                 ),
             )
 

@@ -13,8 +13,21 @@ from flows.core import Button, Command, Context, Event, MerchantState, Outcome, 
 
 # Features of the main menu that are announced but not built yet: they answer politely.
 SOON = frozenset(
-    {"route", "agency", "docs", "apply", "submitted", "status", "reminders", "progress",
-     "mydata", "deletedata", "setstatus", "merchant", "stats"}
+    {
+        "route",
+        "agency",
+        "docs",
+        "apply",
+        "submitted",
+        "status",
+        "reminders",
+        "progress",
+        "mydata",
+        "deletedata",
+        "setstatus",
+        "merchant",
+        "stats",
+    }
 )
 
 # Intents answered by a short FAQ card from content/faq.yaml.

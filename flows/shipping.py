@@ -55,16 +55,13 @@ def open_guide(outcome: Outcome, ctx: Context, code: str = "s") -> Outcome:
 def press_step(outcome: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
     """Show the pressed step; a forged or outdated step falls back to the contents."""
     code = args[0] if args else ""
-    if code not in GUIDES:
-        outcome.notice = "stale"
-        return open_guide(outcome, ctx)
     try:
         step = int(args[1])
     except (IndexError, ValueError):
         step = 0
-    if not 1 <= step <= step_count(ctx, code):
+    if code not in GUIDES or not 1 <= step <= step_count(ctx, code):
         outcome.notice = "stale"
-        outcome.screens.append(index_screen(ctx, code, edit=True))
+        outcome.screens.append(index_screen(ctx, code if code in GUIDES else "s", edit=True))
         return outcome
     outcome.screens.append(step_screen(ctx, code, step, edit=True))
     return outcome

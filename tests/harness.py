@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from telegram.ext import Application
 
-from bot.app import Runtime, build_application
+from bot.app import Runtime, build_application, start_polling, stop_polling
 from bot.clock import Clock, ShiftedClock
 from bot.content import ContentRegistry
 from bot.devserver.client import MerchantClient, UpdateTracker
@@ -55,22 +55,26 @@ async def running_bot(
     """Start the Application against `server` with the database at `db_path`; stop it after."""
     store = await Store.open(db_path)
     runtime = Runtime(
-        store=store, contents=contents(), clock=clock or ShiftedClock(),
-        timezone=ZoneInfo(timezone), admin_ids=admin_ids,
+        store=store,
+        contents=contents(),
+        clock=clock or ShiftedClock(),
+        timezone=ZoneInfo(timezone),
+        admin_ids=admin_ids,
     )
     tracker = UpdateTracker()
     app = build_application(
-        runtime, token=server.token, base_url=server.base_url,
-        base_file_url=server.base_file_url, observer=tracker,
+        runtime,
+        token=server.token,
+        base_url=server.base_url,
+        base_file_url=server.base_file_url,
+        observer=tracker,
     )
     try:
         async with app:
-            await app.start()
-            await app.updater.start_polling(poll_interval=0.0, timeout=5)  # type: ignore[union-attr]
+            await start_polling(app, timeout=5)
             try:
                 yield RunningBot(server, app, store, runtime, tracker)
             finally:
-                await app.updater.stop()  # type: ignore[union-attr]
-                await app.stop()
+                await stop_polling(app)
     finally:
         await store.close()

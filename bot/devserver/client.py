@@ -16,8 +16,9 @@ from telegram import Update
 
 from bot.devserver.server import BotApiServer
 
-SHOWING_METHODS = frozenset({"sendMessage", "editMessageText", "editMessageReplyMarkup",
-                             "sendDocument"})
+SHOWING_METHODS = frozenset(
+    {"sendMessage", "editMessageText", "editMessageReplyMarkup", "sendDocument"}
+)
 
 
 class UpdateTracker:
@@ -86,8 +87,14 @@ class MerchantClient:
     """One simulated merchant in a private chat with the bot."""
 
     def __init__(
-        self, server: BotApiServer, tracker: UpdateTracker, user_id: int,
-        *, first_name: str = "商家", language_code: str = "zh-hans", timeout: float = 10.0,
+        self,
+        server: BotApiServer,
+        tracker: UpdateTracker,
+        user_id: int,
+        *,
+        first_name: str = "商家",
+        language_code: str = "zh-hans",
+        timeout: float = 10.0,
     ) -> None:
         self.server = server
         self.tracker = tracker

@@ -1,0 +1,56 @@
+"""`merchant-bot run` as a separate process against a Bot API server given by TELEGRAM_API_URL."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+from bot.devserver.server import BotApiServer
+
+EXE = str(Path(sys.executable).with_name("merchant-bot"))
+
+
+async def test_run_serves_merchants_and_never_logs_the_token(tmp_path):
+    token = "987654:SECRET-token-never-logged"
+    async with BotApiServer(token=token) as server:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "BOT_"))}
+        env.update(
+            TELEGRAM_BOT_TOKEN=token,
+            TELEGRAM_API_URL=server.base_url,
+            BOT_DATABASE=str(tmp_path / "db.sqlite3"),
+            BOT_FILES_DIR=str(tmp_path / "files"),
+        )
+        proc = await asyncio.create_subprocess_exec(
+            EXE,
+            "run",
+            env=env,
+            cwd=tmp_path,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            await server.wait_until_polling(timeout=30)
+            since = server.mark()
+            server.user_sends_text(555, "/start")
+            reply = await server.wait_for(
+                lambda c: c.method == "sendMessage" and c.chat_id == 555, since=since, timeout=30
+            )
+            assert reply.ok and "托管助手" in reply.params["text"]
+            since = server.mark()
+            server.user_clicks(555, reply.result["message_id"], "ship1")
+            await server.wait_for(
+                lambda c: c.method == "answerCallbackQuery", since=since, timeout=30
+            )
+            await server.wait_for(lambda c: c.method == "editMessageText", since=since, timeout=30)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            stdout, stderr = await asyncio.wait_for(proc.communicate(), timeout=30)
+        logs = (stdout + stderr).decode()
+        assert proc.returncode == 0, logs
+        assert "serving @" in logs  # the log did run, at INFO
+        assert token not in logs and "SECRET" not in logs
+        assert [c for c in server.calls if not c.ok] == []
+        assert server.pending_callback_queries() == []
