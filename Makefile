@@ -23,7 +23,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/merchant-bot content-check
-	$(BIN)/ruff check bot flows tests bench
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
