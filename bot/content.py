@@ -61,6 +61,14 @@ class Content:
         data: dict[str, Any] = {}
         for directory in reversed(dirs):  # fallback first, the locale's own keys on top
             data = _merge(data, _load_yaml_dir(directory))
+        # Feature files ui_<feature>.yaml add their labels and notices to ui.yaml's.
+        ui = data.setdefault("ui", {})
+        for name in sorted(k for k in data if k.startswith("ui_")):
+            for section, values in (data[name] or {}).items():
+                clash = set(ui.get(section, {})) & set(values or {})
+                if clash:
+                    raise ContentError(f"{name}.yaml redefines {section} {sorted(clash)}")
+                ui.setdefault(section, {}).update(values or {})
         self.data = data
         try:
             intents = IntentMatcher.from_data(data.get("intents", {}))

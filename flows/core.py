@@ -59,7 +59,16 @@ class Stored:
     mime: str
 
 
-Event = Command | Press | Text | Upload | Stored
+@dataclass(frozen=True)
+class Rejected:
+    """A file the adapter refused after looking at it (reason: "type", "size", "download")."""
+
+    item: str
+    reason: str
+    detail: str = ""
+
+
+Event = Command | Press | Text | Upload | Stored | Rejected
 
 
 # --- output -------------------------------------------------------------------------------
@@ -133,3 +142,27 @@ class Context:
     def today(self) -> date:
         """The merchant's local date."""
         return self.now.date()
+
+
+# --- pending text input -------------------------------------------------------------------
+# A flow that expects typed text (a form field, a candidate's name) records what it waits for
+# in state.data["input"] = {"kind": ..., **details}. The router hands the next plain text to the
+# handler registered for that kind, unless the text is a recognised question. A command or a
+# button elsewhere moves the input to state.data["suspended"]; the 继续 button restores it.
+
+
+def ask_input(out: Outcome, kind: str, **details: Any) -> None:
+    """Wait for typed text of the given kind."""
+    out.state.data["input"] = {"kind": kind, **details}
+    out.state.data.pop("suspended", None)
+
+
+def clear_input(out: Outcome) -> None:
+    """Stop waiting for typed text."""
+    out.state.data.pop("input", None)
+    out.state.data.pop("suspended", None)
+
+
+def pending_input(state: MerchantState) -> dict[str, Any] | None:
+    """The text input the merchant is in the middle of, active or suspended."""
+    return state.data.get("input") or state.data.get("suspended")

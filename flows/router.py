@@ -8,8 +8,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flows import shipping
-from flows.core import Button, Command, Context, Event, MerchantState, Outcome, Press, Screen, Text
+import dataclasses
+from types import ModuleType
+
+from flows import agency, docs, route, shipping
+from flows.core import (
+    Button,
+    Command,
+    Context,
+    Event,
+    MerchantState,
+    Outcome,
+    Press,
+    Screen,
+    Text,
+    pending_input,
+)
 
 # Features of the main menu that are announced but not built yet: they answer politely.
 SOON = frozenset(
@@ -164,12 +178,84 @@ def on_text(out: Outcome, ctx: Context, text: str) -> Outcome:
     return out
 
 
+# --- feature modules -----------------------------------------------------------------------
+# Each feature module exports COMMANDS, ACTIONS and INPUTS (handlers for pending text input,
+# by kind); optionally UPLOAD (a handler for files) and EVENTS (handlers by event type).
+
+FEATURES: tuple[ModuleType, ...] = (route, agency, docs)
+INPUTS: dict[str, Callable[[Outcome, Context, str], Outcome]] = {}
+UPLOAD: list[Callable[[Outcome, Context, Event], Outcome]] = []
+
+
+def _register(modules: tuple[ModuleType, ...]) -> None:
+    """Merge the feature modules' handlers; a name used twice is a programming error."""
+    for module in modules:
+        for table, own in ((COMMANDS, module.COMMANDS), (ACTIONS, module.ACTIONS),
+                           (INPUTS, module.INPUTS)):
+            clash = set(table) & set(own)
+            if clash:
+                raise RuntimeError(f"{module.__name__} redefines {sorted(clash)}")
+            table.update(own)
+        if hasattr(module, "UPLOAD"):
+            UPLOAD.append(module.UPLOAD)
+
+
+_register(FEATURES)
+
+
+def resume_button() -> Button:
+    """继续填写: back to the field or question the merchant was answering."""
+    return Button.of("resume", "resume")
+
+
+def press_resume(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+    """Restore a suspended input and show its prompt again."""
+    data = out.state.data
+    waiting = data.pop("suspended", None) or data.get("input")
+    if not waiting or waiting.get("kind") not in INPUTS:
+        out.notice = "stale"
+        out.screens.append(menu_screen(edit=True))
+        return out
+    data["input"] = waiting
+    return INPUTS[waiting["kind"]](out, ctx, "")  # empty text: show the prompt again
+
+
+ACTIONS["resume"] = press_resume
+
+
+def _with_resume(out: Outcome) -> Outcome:
+    """Add a 继续 row to the last screen, so the merchant can go back to the open input."""
+    if out.screens and pending_input(out.state):
+        last = out.screens[-1]
+        out.screens[-1] = dataclasses.replace(last, buttons=((resume_button(),), *last.buttons))
+    return out
+
+
 # --- entry point ---------------------------------------------------------------------------
 
 
 def handle(state: MerchantState, event: Event, ctx: Context) -> Outcome:
     """Decide what one event does to the merchant's state and what to show."""
     out = Outcome(state.copy())
+    data = out.state.data
+    if isinstance(event, Text) and data.get("input"):
+        # Typed text while a field is open: a recognised question is answered (the field stays
+        # open); anything else is the answer to the field.
+        kind = data["input"].get("kind")
+        if ctx.catalog.intents.match(event.text) is None and kind in INPUTS:
+            return INPUTS[kind](out, ctx, event.text)
+        return _with_resume(on_text(out, ctx, event.text))
+    interrupting = isinstance(event, (Command, Press)) and data.get("input")
+    if interrupting and not (isinstance(event, Press) and event.action == "resume"):
+        data["suspended"] = data.pop("input")
+    out = _dispatch(out, event, ctx)
+    if interrupting and "input" not in out.state.data:
+        _with_resume(out)
+    return out
+
+
+def _dispatch(out: Outcome, event: Event, ctx: Context) -> Outcome:
+    """Route one event to its handler."""
     if isinstance(event, Command):
         name = event.name.lower()
         if name in COMMANDS:
@@ -191,6 +277,8 @@ def handle(state: MerchantState, event: Event, ctx: Context) -> Outcome:
         return out
     if isinstance(event, Text):
         return on_text(out, ctx, event.text)
+    for handler in UPLOAD:
+        return handler(out, ctx, event)
     # Files are accepted once the document checklist exists; until then, say so.
     out.screens.append(Screen("upload_later", {}, back_to_menu()))
     return out
