@@ -7,6 +7,7 @@ rendered by a separate, non-escaping environment. Other locales fall back to zh-
 
 from __future__ import annotations
 
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -84,7 +85,22 @@ class Content:
             keep_trailing_newline=False,
         )
         self.env.globals["t"] = data
+        self.env.filters["day"] = self._format_day
+        self.env.filters["money"] = self._format_money
         self._labels = jinja2.Environment(autoescape=False, undefined=jinja2.StrictUndefined)
+
+    def _format_day(self, iso: str) -> str:
+        """An ISO date as the locale writes it, with the weekday (ui.yaml `day_format`)."""
+        day = date.fromisoformat(str(iso))
+        fmt = self.data["ui"].get("day_format", "{year}-{month:02d}-{day:02d} ({weekday})")
+        weekdays = self.data["ui"].get("weekdays", ["1", "2", "3", "4", "5", "6", "7"])
+        return fmt.format(
+            year=day.year, month=day.month, day=day.day, weekday=weekdays[day.weekday()]
+        )
+
+    def _format_money(self, amount: int) -> str:
+        """A yuan amount with thousands separators (ui.yaml `money_format`)."""
+        return self.data["ui"].get("money_format", "{amount:,}").format(amount=int(amount))
 
     def template_names(self) -> list[str]:
         """Every screen template (shared snippets start with an underscore)."""

@@ -8,6 +8,8 @@ callback data must fit 64 bytes; each label must be short; every template must b
 
 from __future__ import annotations
 
+import json
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,7 +23,6 @@ from flows.core import Command, Context, Event, MerchantState, Press, Screen, Te
 
 MAX_TEXT = 4096
 MAX_LABEL = 40  # characters: a label longer than this wraps badly on a phone
-MAX_SCREENS = 5000  # a bound on the walk through the buttons
 
 SAMPLE_TEXTS = (
     "怎么发货",
@@ -39,6 +40,22 @@ SAMPLE_TEXTS = (
     "<b>未闭合 & 标签",
     "x" * 4096,
 )
+# Typed into any open field: worst-case lengths, markup, and invalid values.
+INPUT_SAMPLES = (
+    "店" * 40,
+    "<b>A&B</b> 公司",
+    "星" * 60,
+    "类" * 200,
+    "5万",
+    "¥50,000",
+    "0",
+    "5万到10万",
+    "13800138000",
+    "name@example.com",
+    "abc",
+    "x" * 4096,
+)
+MAX_EVENTS = 8000  # a bound on the walk through the buttons
 
 
 @dataclass
@@ -52,37 +69,87 @@ class Problem:
         return f"{self.where}: {self.what}"
 
 
-def _events() -> Iterator[Event]:
+def _entry_events() -> Iterator[Event]:
     """Entry events: every command (known or not) and sample texts."""
     for name in (*router.COMMANDS, *sorted(router.SOON), "nosuchcommand"):
         yield Command(name)
+    yield Command("submitted", "2026-09-28")
+    yield Command("submitted", "2099-01-01")
+    yield Command("submitted", "yesterday")
     for text in SAMPLE_TEXTS:
         yield Text(text)
     yield Press("__forged__")
     yield Upload("file-id", "license.pdf", 1024, "document", "application/pdf")
+    yield Upload("file-id", "big.pdf", 30 * 1024 * 1024, "document", "application/pdf")
 
 
-def walk(content: Content) -> Iterator[tuple[str, Screen]]:
-    """Every screen reachable from the entry events by pressing buttons (breadth first)."""
+def _seed_states() -> list[MerchantState]:
+    """Where merchants may stand: new, returning, on each route, submitted, each status."""
+    seeds = [MerchantState(1, created=True), MerchantState(1, created=False)]
+    for route_name in ("agency", "platform"):
+        seeds.append(MerchantState(1, created=False, data={"route": route_name}))
+        for status in ("submitted", "reviewing", "need_more", "approved", "rejected", "joined"):
+            seeds.append(
+                MerchantState(
+                    1,
+                    created=False,
+                    data={
+                        "route": route_name,
+                        "submitted_on": "2026-12-30",
+                        "status": status,
+                        "application": {
+                            "confirmed_at": "2026-12-29T10:00:00+08:00",
+                            "fields": {
+                                "shop_name": "星" * 60,
+                                "scope": "类" * 200,
+                                "monthly_sales": 10**10,
+                                "contact": {"kind": "email", "value": "a" * 60 + "@example.com"},
+                            },
+                        },
+                    },
+                )
+            )
+    return seeds
+
+
+def walk(content: Content) -> Iterator[tuple[str, Screen | Exception]]:
+    """Every distinct screen reachable from the seeds by commands, texts and buttons."""
     now = datetime(2026, 9, 28, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
     ctx = Context(content.catalog, now)
-    for created in (True, False):
-        state = MerchantState(1, created=created)
-        queue: list[tuple[str, Event]] = [(repr(e)[:60], e) for e in _events()]
-        seen_presses: set[Press] = set()
-        count = 0
-        while queue and count < MAX_SCREENS:
-            path, event = queue.pop(0)
+    queue: deque[tuple[str, MerchantState, Event]] = deque(
+        (f"{seed.data.get('route', 'new')}/{seed.data.get('status', '-')} {e!r}"[:80], seed, e)
+        for seed in _seed_states()
+        for e in _entry_events()
+    )
+    seen_events: set[tuple[Event, str]] = set()
+    seen_screens: set[str] = set()
+    processed = 0
+    while queue and processed < MAX_EVENTS:
+        path, state, event = queue.popleft()
+        processed += 1
+        try:
             outcome = router.handle(state, event, ctx)
-            for screen in outcome.screens:
-                count += 1
+        except Exception as exc:  # a crash in a flow is a finding, not the end of the check
+            yield path, exc
+            continue
+        after = MerchantState(state.user_id, created=False, data=outcome.state.data)
+        after_key = json.dumps(after.data, sort_keys=True, default=str)
+        for screen in outcome.screens:
+            key = repr((screen.template, sorted(screen.data.items(), key=str), screen.buttons))
+            if key not in seen_screens:
+                seen_screens.add(key)
                 yield path, screen
-                for row in screen.buttons:
-                    for button in row:
-                        press = Press(button.action, button.args)
-                        if press not in seen_presses:
-                            seen_presses.add(press)
-                            queue.append((f"{path} → {button.label}", press))
+            for row in screen.buttons:
+                for button in row:
+                    press = Press(button.action, button.args)
+                    if (press, after_key) not in seen_events:
+                        seen_events.add((press, after_key))
+                        queue.append((f"{path} → {button.label}", after, press))
+        if after.data.get("input"):
+            for text in INPUT_SAMPLES:
+                if (Text(text), after_key) not in seen_events:
+                    seen_events.add((Text(text), after_key))
+                    queue.append((f"{path} → {text[:12]!r}", after, Text(text)))
 
 
 def check(registry: ContentRegistry) -> tuple[list[Problem], int]:
@@ -92,6 +159,9 @@ def check(registry: ContentRegistry) -> tuple[list[Problem], int]:
     for locale, content in registry.locales.items():
         used: set[str] = set()
         for path, screen in walk(content):
+            if isinstance(screen, Exception):
+                problems.append(Problem(path, f"the flow crashed: {screen!r}"))
+                continue
             where = f"[{locale}] {screen.template} ({path})"
             used.add(screen.template)
             checked += 1

@@ -84,7 +84,7 @@ class Button:
     params: tuple[tuple[str, Any], ...] = ()
 
     @staticmethod
-    def of(label: str, action: str, *args: object, **params: Any) -> Button:
+    def of(label: str, action: str, /, *args: object, **params: Any) -> Button:
         """Build a button; args are stringified for the callback codec."""
         return Button(label, action, tuple(str(a) for a in args), tuple(sorted(params.items())))
 
@@ -112,6 +112,10 @@ class Outcome:
     notice: str | None = None  # a key of ui.yaml notices, shown as the callback answer
     download: Upload | None = None  # ask the adapter to fetch and store this file
     download_item: str | None = None
+    # Append-only records for the adapter to insert with the state (e.g. status history rows).
+    records: list[dict[str, Any]] = field(default_factory=list)
+    # Side effects only the adapter can perform: "export" (send /mydata JSON), "delete" (erase).
+    effects: list[str] = field(default_factory=list)
 
 
 # --- state --------------------------------------------------------------------------------

@@ -17,8 +17,11 @@ def choice_screen(out: Outcome, *, then: str = "", edit: bool) -> Screen:
     """Both routes side by side, with one button each; `then` is the action to continue with."""
     current = route_of(out)
     rows = tuple(
-        (Button.of(f"route_{r}", "setroute", r, then) if then else Button.of(f"route_{r}",
-                                                                           "setroute", r),)
+        (
+            Button.of(f"route_{r}", "setroute", r, then)
+            if then
+            else Button.of(f"route_{r}", "setroute", r),
+        )
         for r in ROUTES
     )
     return Screen(

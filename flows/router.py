@@ -6,12 +6,11 @@ screen back (never silence), and a press that cannot be honoured carries a notic
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import dataclasses
+from collections.abc import Callable
 from types import ModuleType
 
-from flows import agency, docs, route, shipping
+from flows import agency, apply, docs, journey, route, shipping
 from flows.core import (
     Button,
     Command,
@@ -22,6 +21,7 @@ from flows.core import (
     Press,
     Screen,
     Text,
+    clear_input,
     pending_input,
 )
 
@@ -87,9 +87,19 @@ def soon_screen(feature: str, *, edit: bool) -> Screen:
 
 
 def cmd_start(out: Outcome, ctx: Context, args: str) -> Outcome:
-    """Welcome a new merchant, greet a returning one; nothing saved is reset."""
-    template = "welcome" if out.state.created else "welcome_back"
-    out.screens.append(menu_screen(edit=False, template=template))
+    """Welcome a new merchant; greet a returning one with a button to continue."""
+    if out.state.created:
+        out.screens.append(menu_screen(edit=False, template="welcome"))
+        return out
+    upcoming = journey.next_stage(out.state.data, ctx)
+    rows = list(menu_buttons())
+    if pending_input(out.state):
+        rows.insert(0, (Button.of("resume", "resume"),))
+    elif upcoming:
+        rows.insert(0, (Button.of(f"go_{upcoming['key']}", upcoming["action"]),))
+    out.screens.append(
+        Screen("welcome_back", {"next": upcoming["key"] if upcoming else None}, tuple(rows))
+    )
     return out
 
 
@@ -111,8 +121,10 @@ def cmd_ship(out: Outcome, ctx: Context, args: str) -> Outcome:
 
 
 def cmd_cancel(out: Outcome, ctx: Context, args: str) -> Outcome:
-    """Leave any form; with no form open, say so kindly."""
-    out.screens.append(menu_screen(edit=False, template="cancelled", had_form=False))
+    """Leave any open form; what was saved stays."""
+    had_form = pending_input(out.state) is not None
+    clear_input(out)
+    out.screens.append(menu_screen(edit=False, template="cancelled", had_form=had_form))
     return out
 
 
@@ -182,7 +194,7 @@ def on_text(out: Outcome, ctx: Context, text: str) -> Outcome:
 # Each feature module exports COMMANDS, ACTIONS and INPUTS (handlers for pending text input,
 # by kind); optionally UPLOAD (a handler for files) and EVENTS (handlers by event type).
 
-FEATURES: tuple[ModuleType, ...] = (route, agency, docs)
+FEATURES: tuple[ModuleType, ...] = (route, agency, docs, apply, journey)
 INPUTS: dict[str, Callable[[Outcome, Context, str], Outcome]] = {}
 UPLOAD: list[Callable[[Outcome, Context, Event], Outcome]] = []
 
@@ -190,8 +202,11 @@ UPLOAD: list[Callable[[Outcome, Context, Event], Outcome]] = []
 def _register(modules: tuple[ModuleType, ...]) -> None:
     """Merge the feature modules' handlers; a name used twice is a programming error."""
     for module in modules:
-        for table, own in ((COMMANDS, module.COMMANDS), (ACTIONS, module.ACTIONS),
-                           (INPUTS, module.INPUTS)):
+        for table, own in (
+            (COMMANDS, module.COMMANDS),
+            (ACTIONS, module.ACTIONS),
+            (INPUTS, module.INPUTS),
+        ):
             clash = set(table) & set(own)
             if clash:
                 raise RuntimeError(f"{module.__name__} redefines {sorted(clash)}")

@@ -1,0 +1,272 @@
+"""The journey as a whole: submission date, review window, status, progress, my data.
+
+State keys: route, submitted_on (ISO date), status (a code of statuses.yaml), and the feature
+keys (agency, self_check, readiness, docs, application).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flows import route
+from flows.core import Button, Context, Outcome, Screen, clear_input, pending_input
+from flows.parsing import ParseError, parse_date
+from flows.workdays import review_window
+
+STATUSES = ("submitted", "reviewing", "need_more", "approved", "rejected", "joined")
+IN_REVIEW = ("submitted", "reviewing", "need_more")
+
+
+def menu_rows(out: Outcome, ctx: Context) -> tuple[tuple[Button, ...], ...]:
+    """A 'next step' row above 主菜单."""
+    return ((Button.of("next_step", "progress"),), (Button.of("main_menu", "menu"),))
+
+
+# --- review window -----------------------------------------------------------------------
+
+
+def window_data(data: dict[str, Any], ctx: Context) -> dict[str, Any] | None:
+    """The expected review window for the stored submission date, ready for a template."""
+    submitted = data.get("submitted_on")
+    chosen = data.get("route")
+    if not submitted or chosen not in route.ROUTES:
+        return None
+    review = ctx.catalog["application"]["review"][chosen]
+    day = date.fromisoformat(submitted)
+    window = review_window(day, int(review["first_n"]), int(review["last_n"]))
+    today = ctx.today
+    if today < window.first:
+        phase = "before"
+    elif today <= window.last:
+        phase = "open"
+    else:
+        phase = "overdue"
+    return {
+        "submitted": window.submitted.isoformat(),
+        "first": window.first.isoformat(),
+        "last": window.last.isoformat(),
+        "first_n": int(review["first_n"]),
+        "last_n": int(review["last_n"]),
+        "estimated": window.estimated,
+        "phase": phase,
+        "route": chosen,
+    }
+
+
+def record_submission(out: Outcome, ctx: Context, day: date, *, edit: bool) -> Outcome:
+    """Save the submission date (and status 已提交 if no later status), show the window."""
+    data = out.state.data
+    previous = data.get("submitted_on")
+    data["submitted_on"] = day.isoformat()
+    old_status = data.get("status")
+    if old_status is None:
+        data["status"] = "submitted"
+        out.records.append(
+            {"kind": "status", "old": None, "new": "submitted", "by": "merchant", "note": ""}
+        )
+    clear_input(out)
+    out.notice = "saved"
+    out.screens.append(
+        Screen(
+            "submitted",
+            {"window": window_data(data, ctx), "previous": previous, "status": data.get("status")},
+            ((Button.of("menu_status", "status"),), (Button.of("main_menu", "menu"),)),
+            edit=edit,
+        )
+    )
+    return out
+
+
+def cmd_submitted(out: Outcome, ctx: Context, args: str) -> Outcome:
+    """`/submitted [YYYY-MM-DD]`: today by default, an earlier date if given."""
+    if not route.require(out, "apply", edit=False):
+        return out
+    day = ctx.today
+    if args.strip():
+        try:
+            day = parse_date(args, ctx.today)
+        except ParseError as exc:
+            code = "format_date" if exc.code in ("format", "empty") else exc.code
+            out.screens.append(
+                Screen(
+                    "submitted_error",
+                    {"error": code, "today": ctx.today.isoformat()},
+                    ((Button.of("main_menu", "menu"),),),
+                )
+            )
+            return out
+    return record_submission(out, ctx, day, edit=False)
+
+
+# --- status --------------------------------------------------------------------------------
+
+
+def status_screen(out: Outcome, ctx: Context, *, edit: bool) -> Screen:
+    """Current review status, expected window, what to do now."""
+    data = out.state.data
+    rows: list[tuple[Button, ...]] = []
+    if not data.get("submitted_on"):
+        rows.append((Button.of("menu_apply", "apply"),))
+    rows.append((Button.of("next_step", "progress"), Button.of("main_menu", "menu")))
+    return Screen(
+        "status",
+        {
+            "status": data.get("status"),
+            "window": window_data(data, ctx),
+            "submitted_on": data.get("submitted_on"),
+        },
+        tuple(rows),
+        edit=edit,
+    )
+
+
+def cmd_status(out: Outcome, ctx: Context, args: str) -> Outcome:
+    """`/status`."""
+    out.screens.append(status_screen(out, ctx, edit=False))
+    return out
+
+
+def press_status(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+    """The menu's 审核进度 entry."""
+    out.screens.append(status_screen(out, ctx, edit=True))
+    return out
+
+
+# --- progress ------------------------------------------------------------------------------
+
+
+def stages(data: dict[str, Any], ctx: Context) -> list[dict[str, Any]]:
+    """Every stage of the journey with its mark (done / doing / todo) and what is missing."""
+    from flows import agency, apply, docs  # feature modules import this one
+
+    chosen = data.get("route")
+    status = data.get("status")
+    result: list[dict[str, Any]] = []
+
+    def add(key: str, state: str, action: str, missing: list[str] | None = None) -> None:
+        result.append({"key": key, "state": state, "action": action, "missing": missing or []})
+
+    add("route", "done" if chosen in route.ROUTES else "todo", "route")
+    empty: dict[str, Any] = {"done": False, "started": False, "missing": []}
+    qualify = agency.summary(data) if chosen and hasattr(agency, "summary") else empty
+    add("qualify", _mark(qualify), "agency", qualify.get("missing"))
+    docs_sum = docs.summary(data, ctx.catalog) if chosen and hasattr(docs, "summary") else empty
+    add("docs", _mark(docs_sum), "docs", docs_sum.get("missing"))
+    app = data.get("application") or {}
+    filled = app.get("fields") or {}
+    missing_fields = [f["label"] for f in apply.fields(ctx) if f["key"] not in filled]
+    app_state = "done" if app.get("confirmed_at") else ("doing" if filled else "todo")
+    add("apply", app_state, "apply", missing_fields)
+    add("submit", "done" if data.get("submitted_on") else "todo", "aphow")
+    if status in ("approved", "joined"):
+        review_state = "done"
+    elif status in IN_REVIEW or status == "rejected":
+        review_state = "doing"
+    else:
+        review_state = "todo"
+    add("review", review_state, "status")
+    add(
+        "join",
+        "done" if status == "joined" else ("doing" if status == "approved" else "todo"),
+        "status",
+    )
+    return result
+
+
+def _mark(summary: dict[str, Any]) -> str:
+    """done / doing / todo from a feature summary."""
+    if summary.get("done"):
+        return "done"
+    return "doing" if summary.get("started") else "todo"
+
+
+def next_stage(data: dict[str, Any], ctx: Context) -> dict[str, Any] | None:
+    """The first stage that is not done."""
+    for stage in stages(data, ctx):
+        if stage["state"] != "done":
+            return stage
+    return None
+
+
+def progress_screen(out: Outcome, ctx: Context, *, edit: bool) -> Screen:
+    """The whole journey with ✅ / ⏳ / ⬜, what is missing, and one continue button."""
+    all_stages = stages(out.state.data, ctx)
+    upcoming = next((s for s in all_stages if s["state"] != "done"), None)
+    rows: list[tuple[Button, ...]] = []
+    if pending_input(out.state):
+        rows.append((Button.of("resume", "resume"),))
+    if upcoming:
+        rows.append((Button.of(f"go_{upcoming['key']}", upcoming["action"]),))
+    rows.append((Button.of("main_menu", "menu"),))
+    return Screen(
+        "progress",
+        {
+            "stages": all_stages,
+            "next": upcoming["key"] if upcoming else None,
+            "route": out.state.data.get("route"),
+            "window": window_data(out.state.data, ctx),
+            "status": out.state.data.get("status"),
+        },
+        tuple(rows),
+        edit=edit,
+    )
+
+
+def cmd_progress(out: Outcome, ctx: Context, args: str) -> Outcome:
+    """`/progress`."""
+    out.screens.append(progress_screen(out, ctx, edit=False))
+    return out
+
+
+def press_progress(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+    """The menu's 我的进度 entry (and every 下一步做什么 button)."""
+    out.screens.append(progress_screen(out, ctx, edit=True))
+    return out
+
+
+# --- my data -------------------------------------------------------------------------------
+
+
+def cmd_mydata(out: Outcome, ctx: Context, args: str) -> Outcome:
+    """`/mydata`: a readable summary now; the adapter attaches the full JSON export."""
+    out.effects.append("export")
+    out.screens.append(
+        Screen(
+            "mydata",
+            {"data": out.state.data, "stages": stages(out.state.data, ctx)},
+            ((Button.of("main_menu", "menu"),),),
+        )
+    )
+    return out
+
+
+def cmd_deletedata(out: Outcome, ctx: Context, args: str) -> Outcome:
+    """`/deletedata`: ask to confirm."""
+    out.screens.append(
+        Screen(
+            "delete_confirm",
+            {},
+            ((Button.of("delete_confirm", "delok"),), (Button.of("delete_keep", "menu"),)),
+        )
+    )
+    return out
+
+
+def press_delete(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+    """确认删除: the adapter erases every row and file of this merchant."""
+    out.effects.append("delete")
+    out.state.data = {}
+    out.screens.append(Screen("deleted", {}, (), edit=True))
+    return out
+
+
+COMMANDS = {
+    "submitted": cmd_submitted,
+    "status": cmd_status,
+    "progress": cmd_progress,
+    "mydata": cmd_mydata,
+    "deletedata": cmd_deletedata,
+}
+ACTIONS = {"status": press_status, "progress": press_progress, "delok": press_delete}
+INPUTS: dict = {}
