@@ -9,17 +9,22 @@ concurrently.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from telegram import (
     BotCommand,
     CallbackQuery,
+    Chat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     Message,
     Update,
 )
@@ -32,7 +37,17 @@ from bot.clock import Clock
 from bot.content import Content, ContentRegistry
 from bot.store import Store
 from flows import router
-from flows.core import Command, Context, Event, Outcome, Press, Screen, Text, Upload
+from flows.core import (
+    Command,
+    Context,
+    Event,
+    MerchantState,
+    Outcome,
+    Press,
+    Screen,
+    Text,
+    Upload,
+)
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +86,7 @@ class Runtime:
     clock: Clock
     timezone: ZoneInfo
     admin_ids: frozenset[int] = frozenset()
+    files_dir: Path = Path("data/files")
     locks: KeyedLocks = field(default_factory=KeyedLocks)
 
 
@@ -162,6 +178,49 @@ async def _answer(query: CallbackQuery, text: str | None) -> None:
         log.info("callback answer refused: %s", exc.message)
 
 
+async def commit(
+    runtime: Runtime,
+    before: MerchantState,
+    outcome: Outcome,
+    user_id: int,
+    chat: Chat | None,
+    language: str | None,
+    now: datetime,
+) -> None:
+    """Make the flow's decision durable before anything is shown to the merchant."""
+    if "delete" in outcome.effects:
+        from bot import documents  # imported late: optional at start-up
+
+        await runtime.store.delete_merchant(user_id)
+        await documents.delete_documents(runtime.store, runtime.files_dir, user_id)
+        return
+    if outcome.state.created or outcome.state.data != before.data or outcome.records:
+        await runtime.store.save_merchant(
+            outcome.state,
+            chat_id=chat.id if chat else user_id,
+            language=language,
+            now=now,
+            records=outcome.records,
+        )
+
+
+async def send_export(
+    ctx: ContextTypes.DEFAULT_TYPE, runtime: Runtime, user_id: int, chat_id: int
+) -> None:
+    """Send everything stored about the merchant as a JSON document (/mydata)."""
+    from bot import documents
+
+    export = await runtime.store.export_merchant(user_id) or {"merchant": None}
+    export["documents"] = await documents.list_documents(runtime.store, user_id)
+    payload = json.dumps(export, ensure_ascii=False, indent=2, default=str).encode("utf-8")
+    await _with_retry(
+        lambda: ctx.bot.send_document(
+            chat_id,
+            InputFile(payload, filename=f"mydata-{user_id}.json"),
+        )
+    )
+
+
 def make_dispatch(runtime: Runtime) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable]:
     """The one handler every update goes through."""
 
@@ -185,18 +244,29 @@ def make_dispatch(runtime: Runtime) -> Callable[[Update, ContextTypes.DEFAULT_TY
                 now = runtime.clock.now().astimezone(runtime.timezone)
                 flow_ctx = Context(content.catalog, now, user.id in runtime.admin_ids)
                 outcome: Outcome = router.handle(state, event, flow_ctx)
-                if outcome.state.created or outcome.state.data != state.data:
-                    await runtime.store.save_merchant(
-                        outcome.state,
-                        chat_id=chat.id if chat else user.id,
-                        language=user.language_code,
-                        now=now,
+                if outcome.download is not None:
+                    # The flow accepted a file: fetch, check and store it, then let the flow
+                    # see the result (a second pass; the state saved is the final one).
+                    from bot import documents
+
+                    result = await documents.fetch_and_store(
+                        ctx.bot,
+                        runtime.store,
+                        runtime.files_dir,
+                        user.id,
+                        outcome.download,
+                        outcome.download_item or "",
+                        now,
                     )
+                    outcome = router.handle(outcome.state, result, flow_ctx)
+                await commit(runtime, state, outcome, user.id, chat, user.language_code, now)
                 if query is not None:
                     answered = True
                     await _answer(query, content.notice(outcome.notice) if outcome.notice else None)
                 for screen in outcome.screens:
                     await show(update, ctx, content, screen)
+                if "export" in outcome.effects:
+                    await send_export(ctx, runtime, user.id, chat.id if chat else user.id)
         except Forbidden:
             log.info("user %s blocked the bot", user.id)
         finally:

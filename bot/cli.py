@@ -38,6 +38,7 @@ async def serve(settings: Settings, token: str) -> None:
         clock=SystemClock(),
         timezone=settings.tz,
         admin_ids=settings.bot_admin_ids,
+        files_dir=settings.bot_files_dir,
     )
     app = build_application(
         runtime,

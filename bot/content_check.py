@@ -19,7 +19,18 @@ from bot import callbacks
 from bot.content import Content, ContentError, ContentRegistry
 from bot.devserver.html_check import HtmlError, visible_length
 from flows import router
-from flows.core import Command, Context, Event, MerchantState, Press, Screen, Text, Upload
+from flows.core import (
+    Command,
+    Context,
+    Event,
+    MerchantState,
+    Press,
+    Rejected,
+    Screen,
+    Stored,
+    Text,
+    Upload,
+)
 
 MAX_TEXT = 4096
 MAX_LABEL = 40  # characters: a label longer than this wraps badly on a phone
@@ -56,6 +67,14 @@ INPUT_SAMPLES = (
     "x" * 4096,
 )
 MAX_EVENTS = 8000  # a bound on the walk through the buttons
+
+
+@dataclass(frozen=True)
+class _Then:
+    """An upload followed by the adapter's verdict (a Stored or Rejected event)."""
+
+    first: Event
+    verdict: Event
 
 
 @dataclass
@@ -128,10 +147,23 @@ def walk(content: Content) -> Iterator[tuple[str, Screen | Exception]]:
         path, state, event = queue.popleft()
         processed += 1
         try:
-            outcome = router.handle(state, event, ctx)
+            if isinstance(event, _Then):
+                first = router.handle(state, event.first, ctx)
+                outcome = router.handle(first.state, event.verdict, ctx)
+            else:
+                outcome = router.handle(state, event, ctx)
         except Exception as exc:  # a crash in a flow is a finding, not the end of the check
             yield path, exc
             continue
+        if outcome.download is not None:
+            # The adapter's second pass: the file stored, or refused after a look at it.
+            item = outcome.download_item or ""
+            for verdict in (
+                Stored(item, "1/sample.pdf", "0" * 64, 123_456, "application/pdf"),
+                Rejected(item, "type", "zip"),
+                Rejected(item, "download"),
+            ):
+                queue.append((f"{path} → {verdict!r}"[:200], state, _Then(event, verdict)))
         after = MerchantState(state.user_id, created=False, data=outcome.state.data)
         after_key = json.dumps(after.data, sort_keys=True, default=str)
         for screen in outcome.screens:

@@ -90,6 +90,7 @@ async def run_playground(settings: Settings, data_dir: Path, *, fresh: bool, use
         clock=clock,
         timezone=settings.tz,
         admin_ids=settings.bot_admin_ids,
+        files_dir=data_dir / "files",
     )
     tracker = UpdateTracker()
     interactive = sys.stdin.isatty()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
@@ -9,10 +10,14 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
 from flows.core import MerchantState
+
+# Every table holding a merchant's rows, children first: /deletedata empties them all.
+MERCHANT_TABLES = ("status_history", "merchants")  # documents: see bot.documents
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
@@ -41,6 +46,7 @@ class Store:
 
     def __init__(self, db: aiosqlite.Connection) -> None:
         self.db = db
+        self._write_lock = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: Path | str) -> Store:
@@ -63,14 +69,19 @@ class Store:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """BEGIN IMMEDIATE … COMMIT, rolled back on any error."""
-        await self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.db
-        except BaseException:
-            await self.db.execute("ROLLBACK")
-            raise
-        await self.db.execute("COMMIT")
+        """BEGIN IMMEDIATE … COMMIT, rolled back on any error.
+
+        All tasks share one connection, so transactions are serialised by a lock: two
+        merchants saving at the same moment must not nest their BEGINs.
+        """
+        async with self._write_lock:
+            await self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                await self.db.execute("ROLLBACK")
+                raise
+            await self.db.execute("COMMIT")
 
     async def schema_version(self) -> int:
         """The number of the last migration applied."""
@@ -104,11 +115,31 @@ class Store:
         return MerchantState(user_id, created=False, data=json.loads(row["state"]))
 
     async def save_merchant(
-        self, state: MerchantState, *, chat_id: int, language: str | None, now: datetime
+        self,
+        state: MerchantState,
+        *,
+        chat_id: int,
+        language: str | None,
+        now: datetime,
+        records: list[dict[str, Any]] | None = None,
     ) -> None:
-        """Insert or update the merchant row; committed before the function returns."""
+        """Insert or update the merchant row and append its records, in one transaction."""
         data = state.data
         async with self.transaction() as db:
+            for record in records or ():
+                if record.get("kind") == "status":
+                    await db.execute(
+                        "INSERT INTO status_history (user_id, at, by, old, new, note)"
+                        " VALUES (?, ?, ?, ?, ?, ?)",
+                        (
+                            state.user_id,
+                            _iso(now),
+                            str(record.get("by", "")),
+                            record.get("old"),
+                            record["new"],
+                            str(record.get("note", "")),
+                        ),
+                    )
             await db.execute(
                 """
                 INSERT INTO merchants (user_id, chat_id, language, route, stage, status, state,
@@ -131,6 +162,30 @@ class Store:
                     _iso(now),
                 ),
             )
+
+    async def status_history(self, user_id: int) -> list[dict[str, Any]]:
+        """Every recorded status change of a merchant, oldest first."""
+        async with self.db.execute(
+            "SELECT at, by, old, new, note FROM status_history WHERE user_id = ? ORDER BY id",
+            (user_id,),
+        ) as cur:
+            return [dict(row) for row in await cur.fetchall()]
+
+    async def export_merchant(self, user_id: int) -> dict[str, Any] | None:
+        """Everything stored about a merchant except files (see bot.documents), as plain data."""
+        async with self.db.execute("SELECT * FROM merchants WHERE user_id = ?", (user_id,)) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        merchant = dict(row)
+        merchant["state"] = json.loads(merchant["state"])
+        return {"merchant": merchant, "status_history": await self.status_history(user_id)}
+
+    async def delete_merchant(self, user_id: int) -> None:
+        """Remove every row about a merchant (files are removed by bot.documents)."""
+        async with self.transaction() as db:
+            for table in MERCHANT_TABLES:
+                await db.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))
 
     async def count_merchants(self) -> int:
         """How many merchants are stored."""

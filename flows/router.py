@@ -192,11 +192,10 @@ def on_text(out: Outcome, ctx: Context, text: str) -> Outcome:
 
 # --- feature modules -----------------------------------------------------------------------
 # Each feature module exports COMMANDS, ACTIONS and INPUTS (handlers for pending text input,
-# by kind); optionally UPLOAD (a handler for files) and EVENTS (handlers by event type).
+# by kind). Files, and the adapter's verdict on them, go to the document checklist.
 
 FEATURES: tuple[ModuleType, ...] = (route, agency, docs, apply, journey)
 INPUTS: dict[str, Callable[[Outcome, Context, str], Outcome]] = {}
-UPLOAD: list[Callable[[Outcome, Context, Event], Outcome]] = []
 
 
 def _register(modules: tuple[ModuleType, ...]) -> None:
@@ -211,8 +210,6 @@ def _register(modules: tuple[ModuleType, ...]) -> None:
             if clash:
                 raise RuntimeError(f"{module.__name__} redefines {sorted(clash)}")
             table.update(own)
-        if hasattr(module, "UPLOAD"):
-            UPLOAD.append(module.UPLOAD)
 
 
 _register(FEATURES)
@@ -292,8 +289,4 @@ def _dispatch(out: Outcome, event: Event, ctx: Context) -> Outcome:
         return out
     if isinstance(event, Text):
         return on_text(out, ctx, event.text)
-    for handler in UPLOAD:
-        return handler(out, ctx, event)
-    # Files are accepted once the document checklist exists; until then, say so.
-    out.screens.append(Screen("upload_later", {}, back_to_menu()))
-    return out
+    return docs.UPLOAD(out, ctx, event)

@@ -51,6 +51,7 @@ async def running_bot(
     clock: Clock | None = None,
     admin_ids: frozenset[int] = frozenset(),
     timezone: str = "Asia/Shanghai",
+    files_dir: Path | None = None,
 ) -> AsyncIterator[RunningBot]:
     """Start the Application against `server` with the database at `db_path`; stop it after."""
     store = await Store.open(db_path)
@@ -60,6 +61,7 @@ async def running_bot(
         clock=clock or ShiftedClock(),
         timezone=ZoneInfo(timezone),
         admin_ids=admin_ids,
+        files_dir=files_dir or db_path.parent / "files",
     )
     tracker = UpdateTracker()
     app = build_application(
