@@ -32,11 +32,12 @@ from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
-from bot import callbacks
+from bot import callbacks, documents
 from bot.clock import Clock
 from bot.content import Content, ContentRegistry
 from bot.store import Store
-from flows import router
+from flows import journey, operator, router, status
+from flows import reminders as rem
 from flows.core import (
     Command,
     Context,
@@ -87,6 +88,8 @@ class Runtime:
     timezone: ZoneInfo
     admin_ids: frozenset[int] = frozenset()
     files_dir: Path = Path("data/files")
+    # Called after a merchant's reminder plan changed (the scheduler wakes up).
+    on_plan_change: Callable[[], None] = lambda: None
     locks: KeyedLocks = field(default_factory=KeyedLocks)
 
 
@@ -187,29 +190,46 @@ async def commit(
     language: str | None,
     now: datetime,
 ) -> None:
-    """Make the flow's decision durable before anything is shown to the merchant."""
-    if "delete" in outcome.effects:
-        from bot import documents  # imported late: optional at start-up
+    """Make the flow's decision durable before anything is shown to the merchant.
 
+    The reminder plan is recomputed from the new state; when it differs from the old one the
+    reminders table is reconciled in the same transaction as the state.
+    """
+    if "delete" in outcome.effects:
         await runtime.store.delete_merchant(user_id)
         await documents.delete_documents(runtime.store, runtime.files_dir, user_id)
+        runtime.on_plan_change()
         return
-    if outcome.state.created or outcome.state.data != before.data or outcome.records:
+    catalog = runtime.contents.default.catalog
+    old_plan = rem.plan(before.data, catalog, runtime.timezone, now)
+    new_plan = rem.plan(outcome.state.data, catalog, runtime.timezone, now)
+    changed_plan = old_plan != new_plan or (outcome.state.created and bool(new_plan))
+    if (
+        outcome.state.created
+        or outcome.state.unreachable
+        or outcome.state.data != before.data
+        or outcome.records
+        or changed_plan
+    ):
+        upcoming = journey.next_stage(outcome.state.data, Context(catalog, now))
         await runtime.store.save_merchant(
             outcome.state,
             chat_id=chat.id if chat else user_id,
             language=language,
             now=now,
             records=outcome.records,
+            plan=new_plan if changed_plan else None,
+            stage=upcoming["key"] if upcoming else "done",
+            from_merchant=chat is not None,
         )
+    if changed_plan or (outcome.state.unreachable and chat is not None):
+        runtime.on_plan_change()  # new reminders, or a merchant reachable again
 
 
 async def send_export(
     ctx: ContextTypes.DEFAULT_TYPE, runtime: Runtime, user_id: int, chat_id: int
 ) -> None:
     """Send everything stored about the merchant as a JSON document (/mydata)."""
-    from bot import documents
-
     export = await runtime.store.export_merchant(user_id) or {"merchant": None}
     export["documents"] = await documents.list_documents(runtime.store, user_id)
     payload = json.dumps(export, ensure_ascii=False, indent=2, default=str).encode("utf-8")
@@ -219,6 +239,64 @@ async def send_export(
             InputFile(payload, filename=f"mydata-{user_id}.json"),
         )
     )
+
+
+async def run_operator(
+    ctx: ContextTypes.DEFAULT_TYPE,
+    runtime: Runtime,
+    operator_id: int,
+    order: dict,
+    now: datetime,
+) -> Screen:
+    """Carry out an operator command on another merchant; the operator's confirmation."""
+    catalog = runtime.contents.default.catalog
+    if order["op"] == "stats":
+        return operator.stats_screen(await runtime.store.stage_counts())
+    target = int(order["target"])
+    async with runtime.locks.hold(target):
+        state = await runtime.store.load_merchant(target)
+        if state.created:
+            return operator.unknown_merchant(target)
+        target_ctx = Context(catalog, now)
+        if order["op"] == "merchant":
+            history = await runtime.store.status_history(target)
+            extra = {
+                "unreachable": state.unreachable,
+                "reminders": await runtime.store.reminders_of(target),
+            }
+            return operator.merchant_card(state, history, target_ctx, extra)
+        outcome = status.change_status(
+            Outcome(state.copy()),
+            target_ctx,
+            order["status"],
+            order["note"],
+            f"operator:{operator_id}",
+        )
+        await commit(runtime, state, outcome, target, None, None, now)
+        delivered, reason = await push(ctx, runtime, target, outcome.screens)
+    return operator.done_screen(target, order["status"], order["note"], delivered, reason)
+
+
+async def push(
+    ctx: ContextTypes.DEFAULT_TYPE, runtime: Runtime, user_id: int, screens: list[Screen]
+) -> tuple[bool, str]:
+    """Send screens to a merchant who did not write just now; (delivered, reason)."""
+    content = runtime.contents.default
+    try:
+        for screen in screens:
+            text = content.render_text(screen.template, screen.data)
+            markup = keyboard(content, screen)
+            await _with_retry(
+                lambda text=text, markup=markup: ctx.bot.send_message(
+                    user_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
+                )
+            )
+    except Forbidden:
+        await runtime.store.set_reachable(user_id, False)
+        return False, "blocked"
+    except TelegramError as exc:
+        return False, exc.message[:120]
+    return True, ""
 
 
 def make_dispatch(runtime: Runtime) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable]:
@@ -247,8 +325,6 @@ def make_dispatch(runtime: Runtime) -> Callable[[Update, ContextTypes.DEFAULT_TY
                 if outcome.download is not None:
                     # The flow accepted a file: fetch, check and store it, then let the flow
                     # see the result (a second pass; the state saved is the final one).
-                    from bot import documents
-
                     result = await documents.fetch_and_store(
                         ctx.bot,
                         runtime.store,
@@ -267,6 +343,10 @@ def make_dispatch(runtime: Runtime) -> Callable[[Update, ContextTypes.DEFAULT_TY
                     await show(update, ctx, content, screen)
                 if "export" in outcome.effects:
                     await send_export(ctx, runtime, user.id, chat.id if chat else user.id)
+            if outcome.operator is not None:
+                # outside the operator's own lock: the target merchant's lock is taken instead
+                reply = await run_operator(ctx, runtime, user.id, outcome.operator, now)
+                await show(update, ctx, content, reply)
         except Forbidden:
             log.info("user %s blocked the bot", user.id)
         finally:

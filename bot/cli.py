@@ -29,6 +29,7 @@ async def serve(settings: Settings, token: str) -> None:
     from bot.app import Runtime, build_application, start_polling, stop_polling
     from bot.clock import SystemClock
     from bot.content import ContentRegistry
+    from bot.scheduler import start_scheduler
     from bot.store import Store
 
     store = await Store.open(settings.bot_database)
@@ -56,8 +57,10 @@ async def serve(settings: Settings, token: str) -> None:
         except InvalidToken:
             raise ConfigError("TELEGRAM_BOT_TOKEN was refused by the Bot API server") from None
         await start_polling(app)
+        scheduler = await start_scheduler(app)
         log.info("serving @%s by long polling", app.bot.username)
         await stop.wait()
+        await scheduler.stop()
         await stop_polling(app)
         await app.shutdown()
     finally:
@@ -82,7 +85,13 @@ def cmd_chat(args: argparse.Namespace) -> int:
     settings = load_settings()
     setup_logging(logging.WARNING if not args.verbose else logging.INFO)
     return asyncio.run(
-        run_playground(settings, Path(args.data), fresh=args.fresh, user_id=args.user)
+        run_playground(
+            settings,
+            Path(args.data),
+            fresh=args.fresh,
+            user_id=args.user,
+            operator_id=args.operator_id,
+        )
     )
 
 
@@ -106,6 +115,12 @@ def parser() -> argparse.ArgumentParser:
     )
     chat.add_argument("--fresh", action="store_true", help="start with an empty database")
     chat.add_argument("--user", type=int, default=10001, help="your merchant user id")
+    chat.add_argument(
+        "--operator-id",
+        type=int,
+        default=999,
+        help="a user id that is an operator in the playground (`:as 999`)",
+    )
     chat.add_argument("-v", "--verbose", action="store_true", help="show the bot's logs")
     sub.add_parser("content-check", help="render every screen and check Telegram's limits")
     return p

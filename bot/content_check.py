@@ -18,7 +18,8 @@ from zoneinfo import ZoneInfo
 from bot import callbacks
 from bot.content import Content, ContentError, ContentRegistry
 from bot.devserver.html_check import HtmlError, visible_length
-from flows import router
+from flows import journey, operator, router
+from flows import reminders as rem
 from flows.core import (
     Command,
     Context,
@@ -70,6 +71,13 @@ MAX_EVENTS = 8000  # a bound on the walk through the buttons
 
 
 @dataclass(frozen=True)
+class Operator:
+    """An event sent by an operator (BOT_ADMIN_IDS)."""
+
+    event: Event
+
+
+@dataclass(frozen=True)
 class _Then:
     """An upload followed by the adapter's verdict (a Stored or Rejected event)."""
 
@@ -90,8 +98,21 @@ class Problem:
 
 def _entry_events() -> Iterator[Event]:
     """Entry events: every command (known or not) and sample texts."""
-    for name in (*router.COMMANDS, *sorted(router.SOON), "nosuchcommand"):
+    for name in (*router.COMMANDS, "nosuchcommand"):
         yield Command(name)
+    for args in (
+        "",
+        "12",
+        "abc approved",
+        "12 nosuch",
+        "12 approved " + "备" * 501,
+        "12 need_more 请于 2026-10-20 前补充<b>品牌授权书</b>",
+        "12 审核通过",
+    ):
+        yield Operator(Command("setstatus", args))
+    for args in ("", "x", "12"):
+        yield Operator(Command("merchant", args))
+    yield Operator(Command("stats"))
     yield Command("submitted", "2026-09-28")
     yield Command("submitted", "2099-01-01")
     yield Command("submitted", "yesterday")
@@ -135,9 +156,18 @@ def walk(content: Content) -> Iterator[tuple[str, Screen | Exception]]:
     """Every distinct screen reachable from the seeds by commands, texts and buttons."""
     now = datetime(2026, 9, 28, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
     ctx = Context(content.catalog, now)
+    op_ctx = Context(content.catalog, now, is_operator=True)
+    # Feature modules may offer seed states deep inside their topic (e.g. five candidates);
+    # they come first so that the bounded walk reaches their deepest screens.
+    seeds = [
+        MerchantState(1, created=False, data=data)
+        for module in router.FEATURES
+        if hasattr(module, "check_seeds")
+        for data in module.check_seeds(content.catalog)
+    ] + _seed_states()
     queue: deque[tuple[str, MerchantState, Event]] = deque(
         (f"{seed.data.get('route', 'new')}/{seed.data.get('status', '-')} {e!r}"[:80], seed, e)
-        for seed in _seed_states()
+        for seed in seeds
         for e in _entry_events()
     )
     seen_events: set[tuple[Event, str]] = set()
@@ -147,7 +177,9 @@ def walk(content: Content) -> Iterator[tuple[str, Screen | Exception]]:
         path, state, event = queue.popleft()
         processed += 1
         try:
-            if isinstance(event, _Then):
+            if isinstance(event, Operator):
+                outcome = router.handle(state, event.event, op_ctx)
+            elif isinstance(event, _Then):
                 first = router.handle(state, event.first, ctx)
                 outcome = router.handle(first.state, event.verdict, ctx)
             else:
@@ -184,6 +216,34 @@ def walk(content: Content) -> Iterator[tuple[str, Screen | Exception]]:
                     queue.append((f"{path} → {text[:12]!r}", after, Text(text)))
 
 
+def _check_screen(content: Content, where: str, screen: Screen) -> list[Problem]:
+    """Render one screen and check it against Telegram's limits."""
+    try:
+        text = content.render_text(screen.template, screen.data)
+    except ContentError as exc:
+        return [Problem(where, str(exc))]
+    try:
+        length = visible_length(text)
+    except HtmlError as exc:
+        return [Problem(where, f"invalid Telegram HTML: {exc}")]
+    problems = []
+    if length > MAX_TEXT:
+        problems.append(Problem(where, f"{length} characters (limit {MAX_TEXT})"))
+    if length == 0:
+        problems.append(Problem(where, "renders to an empty message"))
+    for row in screen.buttons:
+        for button in row:
+            try:
+                label = content.label(button)
+                callbacks.encode(button)
+            except (ContentError, callbacks.CallbackDataError) as exc:
+                problems.append(Problem(where, str(exc)))
+                continue
+            if not label or len(label) > MAX_LABEL:
+                problems.append(Problem(where, f"label {label!r} is empty or too long"))
+    return problems
+
+
 def check(registry: ContentRegistry) -> tuple[list[Problem], int]:
     """All problems found, and how many screens were checked."""
     problems: list[Problem] = []
@@ -197,43 +257,72 @@ def check(registry: ContentRegistry) -> tuple[list[Problem], int]:
             where = f"[{locale}] {screen.template} ({path})"
             used.add(screen.template)
             checked += 1
-            try:
-                text = content.render_text(screen.template, screen.data)
-            except ContentError as exc:
-                problems.append(Problem(where, str(exc)))
-                continue
-            try:
-                length = visible_length(text)
-            except HtmlError as exc:
-                problems.append(Problem(where, f"invalid Telegram HTML: {exc}"))
-                continue
-            if length > MAX_TEXT:
-                problems.append(Problem(where, f"{length} characters (limit {MAX_TEXT})"))
-            if length == 0:
-                problems.append(Problem(where, "renders to an empty message"))
-            for row in screen.buttons:
-                for button in row:
-                    try:
-                        label = content.label(button)
-                        callbacks.encode(button)
-                    except (ContentError, callbacks.CallbackDataError) as exc:
-                        problems.append(Problem(where, str(exc)))
-                        continue
-                    if not label or len(label) > MAX_LABEL:
-                        problems.append(Problem(where, f"label {label!r} is empty or too long"))
+            problems.extend(_check_screen(content, where, screen))
+        for label, screen in adapter_screens(content):
+            used.add(screen.template)
+            checked += 1
+            problems.extend(_check_screen(content, f"[{locale}] {label}", screen))
         for name in content.template_names():
-            if name not in used and name not in STANDALONE:
+            if name not in used:
                 problems.append(Problem(f"[{locale}] {name}", "template never shown by any flow"))
-        for name in STANDALONE:
-            try:
-                visible_length(content.render_text(name, STANDALONE[name]))
-            except (ContentError, HtmlError) as exc:
-                problems.append(Problem(f"[{locale}] {name}", str(exc)))
     return problems, checked
 
 
-# Templates rendered by the adapter rather than by a flow, with sample data.
-STANDALONE: dict[str, dict] = {"error": {}}
+def adapter_screens(content: Content) -> Iterator[tuple[str, Screen]]:
+    """Screens the adapter builds itself (operator replies, reminders), with sample data."""
+    now = datetime(2026, 9, 28, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    ctx = Context(content.catalog, now)
+    yield "error", Screen("error")
+    yield "unknown merchant", operator.unknown_merchant(42)
+    for status in journey.STATUSES:
+        yield f"done {status}", operator.done_screen(42, status, "<b>备注</b> & " * 40, True, "")
+    yield "done blocked", operator.done_screen(42, "approved", "", False, "blocked")
+    yield "done failed", operator.done_screen(42, "approved", "", False, "Bad Request: x")
+    yield (
+        "stats",
+        operator.stats_screen(
+            {
+                "total": 100_000,
+                "unreachable": 12,
+                "pending_reminders": 5000,
+                "route": {"agency": 40_000, "platform": 50_000, "": 10_000},
+                "status": {code: 1000 for code in journey.STATUSES} | {"": 94_000},
+            }
+        ),
+    )
+    seed = _seed_states()[-1]
+    history = [
+        {
+            "at": "2026-09-28T02:00:00+00:00",
+            "by": "operator:1",
+            "old": None,
+            "new": "need_more",
+            "note": "<i>补</i>" * 100,
+        }
+    ] * 10
+    reminders = [
+        {
+            "key": "x",
+            "kind": "overdue",
+            "chain": "review",
+            "state": "pending",
+            "due_at": "2026-10-14T02:00:00+00:00",
+            "sent_at": None,
+        }
+    ]
+    yield (
+        "merchant card",
+        operator.merchant_card(seed, history, ctx, {"unreachable": True, "reminders": reminders}),
+    )
+    for kind in rem.KINDS:
+        data = {
+            "first": "2026-10-08",
+            "last": "2026-10-13",
+            "deadline": "2026-10-20",
+            "date": "2026-10-20",
+            "interval": 7,
+        }
+        yield f"reminder {kind}", rem.reminder_screen(kind, f"{kind}/2026-09-28", data)
 
 
 def main() -> int:

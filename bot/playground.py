@@ -9,6 +9,7 @@ printed and the program exits at the end of the input.
 from __future__ import annotations
 
 import asyncio
+import mimetypes
 import shutil
 import sys
 from pathlib import Path
@@ -17,15 +18,22 @@ from bot.app import Runtime, build_application, start_polling, stop_polling
 from bot.clock import ShiftedClock
 from bot.config import Settings
 from bot.content import ContentRegistry
-from bot.devserver.client import MerchantClient, Shown, UpdateTracker
+from bot.devserver.client import MerchantClient, Shown, UpdateTracker, shown_since
 from bot.devserver.server import BotApiServer
+from bot.scheduler import Scheduler, start_scheduler
 from bot.store import Store
+from flows.parsing import ParseError, parse_duration
 
 HELP = """\
 playground commands:
   text            send a message (e.g. /start, 怎么发货)
   #N              press button N of the last screen      #下一步  press by part of its label
   \\#text          send a line that starts with # or : literally
+  :file PATH      send a file as a document (e.g. a PDF of your licence)
+  :advance 3d     move the bot's clock forward (2h, 30m, 1w, 1d12h) and deliver what falls due
+  :as ID          become another user; the operator is 999 by default (--operator-id):
+                  `:as 999` then `/setstatus 10001 approved`
+  :photo PATH     send a picture as a photo
   :help           this help            :quit   leave (so does the end of input)
 """
 
@@ -63,6 +71,19 @@ def _press_target(client: MerchantClient, spec: str) -> tuple[int, str] | None:
         return None
 
 
+async def _send_file(client: MerchantClient, kind: str, path: Path) -> list[Shown] | None:
+    """Send a file from disk as a document or a photo; None if it cannot be read."""
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        print(f"(cannot read {path}: {exc.strerror})\n")
+        return None
+    if kind == "photo":
+        return await client.send_photo(content)
+    mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return await client.send_document(content, path.name, mime)
+
+
 async def _lines() -> asyncio.Queue[str | None]:
     """Read stdin lines in a thread (works for terminals and pipes); None marks the end."""
     queue: asyncio.Queue[str | None] = asyncio.Queue()
@@ -77,7 +98,91 @@ async def _lines() -> asyncio.Queue[str | None]:
     return queue
 
 
-async def run_playground(settings: Settings, data_dir: Path, *, fresh: bool, user_id: int) -> int:
+class _Session:
+    """The person at the terminal: one merchant at a time (`:as` switches)."""
+
+    def __init__(
+        self,
+        server: BotApiServer,
+        tracker: UpdateTracker,
+        clock: ShiftedClock,
+        scheduler: Scheduler,
+        user_id: int,
+    ) -> None:
+        self.server = server
+        self.tracker = tracker
+        self.clock = clock
+        self.scheduler = scheduler
+        self.clients: dict[int, MerchantClient] = {}
+        self.client = self._client(user_id)
+
+    def _client(self, user_id: int) -> MerchantClient:
+        """The simulated merchant with this id (created on first use)."""
+        if user_id not in self.clients:
+            self.clients[user_id] = MerchantClient(self.server, self.tracker, user_id)
+        return self.clients[user_id]
+
+    def _print_since(self, since: int) -> None:
+        """Print what the bot showed since a mark: this merchant's chat, then pushes to others."""
+        for chat, item in shown_since(self.server, since):
+            if item.buttons:
+                self._client(chat).last = item
+            if chat != self.client.user_id:
+                print(f"（发给 {chat} 的消息）")
+            _print_shown(item)
+
+    async def handle(self, line: str) -> bool:
+        """Act on one input line; False to leave."""
+        since = self.server.mark()
+        client = self.client
+        if line.startswith("\\"):
+            await client.send(line[1:])
+        elif line.startswith("#"):
+            target = _press_target(client, line[1:].strip())
+            if target is None:
+                print("(no such button on the last screen)\n")
+                return True
+            await client.press_data(*target)
+        elif line.startswith(":"):
+            return await self._command(line[1:].strip(), since)
+        else:
+            await client.send(line)
+        self._print_since(since)
+        return True
+
+    async def _command(self, text: str, since: int) -> bool:
+        """A playground command (`:advance 3d`, `:as 999`, `:file PATH` …)."""
+        word, _, rest = text.partition(" ")
+        rest = rest.strip()
+        if word in ("q", "quit", "exit"):
+            return False
+        if word in ("file", "photo") and rest:
+            if await _send_file(self.client, word, Path(rest).expanduser()) is None:
+                return True
+        elif word == "advance" and rest:
+            try:
+                delta = parse_duration(rest)
+            except ParseError:
+                print("(usage: :advance 3d, :advance 2h30m, :advance 1w)\n")
+                return True
+            self.clock.advance(delta)
+            local = self.clock.now().astimezone(self.scheduler.runtime.timezone)
+            print(f"(clock moved by {delta}; bot time is now {local:%Y-%m-%d %H:%M %Z})\n")
+            await self.scheduler.run_due()
+        elif word == "as" and rest.isdigit():
+            self.client = self._client(int(rest))
+            print(f"(you are now user {rest})\n")
+            return True
+        else:
+            print(HELP)
+            return True
+        self._print_since(since)
+        return True
+
+
+async def run_playground(
+    settings: Settings, data_dir: Path, *, fresh: bool, user_id: int, operator_id: int
+) -> int:
     """Run the interactive (or piped) session; returns the exit status."""
     if fresh and data_dir.exists():
         shutil.rmtree(data_dir)
@@ -89,7 +194,7 @@ async def run_playground(settings: Settings, data_dir: Path, *, fresh: bool, use
         contents=ContentRegistry(),
         clock=clock,
         timezone=settings.tz,
-        admin_ids=settings.bot_admin_ids,
+        admin_ids=settings.bot_admin_ids | {operator_id},
         files_dir=data_dir / "files",
     )
     tracker = UpdateTracker()
@@ -104,38 +209,23 @@ async def run_playground(settings: Settings, data_dir: Path, *, fresh: bool, use
         )
         async with app:
             await start_polling(app, timeout=10)
-            client = MerchantClient(server, tracker, user_id)
+            scheduler = await start_scheduler(app)
+            session = _Session(server, tracker, clock, scheduler, user_id)
             print("速卖通托管助手 · 离线试玩 (offline playground). Type :help for the syntax.\n")
             queue = await _lines()
             while True:
                 if interactive:
-                    print("› ", end="", flush=True)
+                    print(f"{session.client.user_id} › ", end="", flush=True)
                 line = await queue.get()
                 if line is None:
                     break
                 if not line.strip():
                     continue
                 if not interactive:
-                    print(f"你 › {line}")
-                shown: list[Shown] | None = None
-                if line.startswith("\\"):
-                    shown = await client.send(line[1:])
-                elif line.startswith("#"):
-                    target = _press_target(client, line[1:].strip())
-                    if target is None:
-                        print("(no such button on the last screen)\n")
-                        continue
-                    shown = await client.press_data(*target)
-                elif line.startswith(":"):
-                    word = line[1:].strip().split(" ", 1)[0]
-                    if word in ("q", "quit", "exit"):
-                        break
-                    print(HELP)
-                    continue
-                else:
-                    shown = await client.send(line)
-                for item in shown:
-                    _print_shown(item)
+                    print(f"你({session.client.user_id}) › {line}")
+                if not await session.handle(line):
+                    break
+            await scheduler.stop()
             await stop_polling(app)
     await store.close()
     return 0

@@ -15,9 +15,10 @@ from typing import Any
 import aiosqlite
 
 from flows.core import MerchantState
+from flows.reminders import Planned
 
 # Every table holding a merchant's rows, children first: /deletedata empties them all.
-MERCHANT_TABLES = ("status_history", "merchants")  # documents: see bot.documents
+MERCHANT_TABLES = ("reminders", "status_history", "merchants")  # documents: see bot.documents
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
@@ -107,12 +108,17 @@ class Store:
     async def load_merchant(self, user_id: int) -> MerchantState:
         """The merchant's state; a fresh one (created=True) when never seen."""
         async with self.db.execute(
-            "SELECT state FROM merchants WHERE user_id = ?", (user_id,)
+            "SELECT state, unreachable FROM merchants WHERE user_id = ?", (user_id,)
         ) as cur:
             row = await cur.fetchone()
         if row is None:
             return MerchantState(user_id, created=True)
-        return MerchantState(user_id, created=False, data=json.loads(row["state"]))
+        return MerchantState(
+            user_id,
+            created=False,
+            data=json.loads(row["state"]),
+            unreachable=bool(row["unreachable"]),
+        )
 
     async def save_merchant(
         self,
@@ -122,10 +128,16 @@ class Store:
         language: str | None,
         now: datetime,
         records: list[dict[str, Any]] | None = None,
+        plan: list[Planned] | None = None,
+        stage: str | None = None,
+        from_merchant: bool = True,
     ) -> None:
-        """Insert or update the merchant row and append its records, in one transaction."""
+        """Insert or update the merchant row, append its records and reconcile its reminders
+        with the plan (when given), all in one transaction."""
         data = state.data
         async with self.transaction() as db:
+            if plan is not None:
+                await self._reconcile(db, state.user_id, plan, now)
             for record in records or ():
                 if record.get("kind") == "status":
                     await db.execute(
@@ -143,25 +155,143 @@ class Store:
             await db.execute(
                 """
                 INSERT INTO merchants (user_id, chat_id, language, route, stage, status, state,
-                                       created_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                       created_at, updated_at, unreachable)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
                 ON CONFLICT (user_id) DO UPDATE SET
-                    chat_id = excluded.chat_id, language = excluded.language,
+                    chat_id = excluded.chat_id,
+                    language = COALESCE(excluded.language, merchants.language),
                     route = excluded.route, stage = excluded.stage, status = excluded.status,
-                    state = excluded.state, updated_at = excluded.updated_at
+                    state = excluded.state, updated_at = excluded.updated_at,
+                    -- a message from the merchant proves they can be reached again
+                    unreachable = CASE WHEN ? THEN 0 ELSE merchants.unreachable END
                 """,
                 (
                     state.user_id,
                     chat_id,
                     language,
                     data.get("route"),
-                    data.get("stage"),
+                    stage,
                     data.get("status"),
                     json.dumps(data, ensure_ascii=False, sort_keys=True),
                     _iso(now),
                     _iso(now),
+                    from_merchant,
                 ),
             )
+
+    async def _reconcile(
+        self, db: aiosqlite.Connection, user_id: int, plan: list[Planned], now: datetime
+    ) -> None:
+        """Make the pending reminders equal the plan: add new keys, move changed due times,
+        revive cancelled ones that are planned again, cancel pending ones no longer planned."""
+        keys = [p.key for p in plan]
+        await db.executemany(
+            """
+            INSERT INTO reminders (user_id, key, kind, chain, due_at, data, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (user_id, key) DO UPDATE SET due_at = excluded.due_at,
+                data = excluded.data, state = 'pending'
+            WHERE reminders.state IN ('pending', 'cancelled')
+            """,
+            [
+                (user_id, p.key, p.kind, p.chain, _iso(p.due), json.dumps(p.data), _iso(now))
+                for p in plan
+            ],
+        )
+        marks = ",".join("?" * len(keys))
+        await db.execute(
+            f"UPDATE reminders SET state = 'cancelled' WHERE user_id = ? AND state = 'pending'"
+            f" AND key NOT IN ({marks})"
+            if keys
+            else "UPDATE reminders SET state = 'cancelled' WHERE user_id = ? AND state = 'pending'",
+            (user_id, *keys),
+        )
+
+    async def reminders_of(self, user_id: int) -> list[dict[str, Any]]:
+        """Every reminder row of a merchant (for /mydata and operators)."""
+        async with self.db.execute(
+            "SELECT key, kind, chain, due_at, state, sent_at FROM reminders WHERE user_id = ?"
+            " ORDER BY due_at",
+            (user_id,),
+        ) as cur:
+            return [dict(row) for row in await cur.fetchall()]
+
+    async def due_reminders(self, now: datetime, limit: int = 5000) -> list[dict[str, Any]]:
+        """Pending reminders due by `now` of reachable merchants, oldest first."""
+        async with self.db.execute(
+            """
+            SELECT r.id, r.user_id, r.key, r.kind, r.chain, r.due_at, r.data, m.chat_id,
+                   m.language, m.state AS merchant_state
+            FROM reminders r JOIN merchants m ON m.user_id = r.user_id
+            WHERE r.state = 'pending' AND r.due_at <= ? AND m.unreachable = 0
+            ORDER BY r.due_at, r.id LIMIT ?
+            """,
+            (_iso(now), limit),
+        ) as cur:
+            return [dict(row) for row in await cur.fetchall()]
+
+    async def next_due(self) -> datetime | None:
+        """When the soonest pending reminder of a reachable merchant falls due."""
+        async with self.db.execute(
+            "SELECT MIN(r.due_at) FROM reminders r JOIN merchants m ON m.user_id = r.user_id"
+            " WHERE r.state = 'pending' AND m.unreachable = 0"
+        ) as cur:
+            row = await cur.fetchone()
+        return datetime.fromisoformat(row[0]) if row and row[0] else None
+
+    async def set_reminder_state(
+        self, ids: list[int], state: str, *, sent_at: datetime | None = None
+    ) -> None:
+        """Move reminders to a new state (committed before returning)."""
+        if not ids:
+            return
+        async with self.transaction() as db:
+            await db.executemany(
+                "UPDATE reminders SET state = ?, sent_at = COALESCE(?, sent_at),"
+                " attempts = attempts + (? = 'sending') WHERE id = ?",
+                [(state, _iso(sent_at) if sent_at else None, state, i) for i in ids],
+            )
+
+    async def recover_interrupted(self) -> int:
+        """After a crash, a reminder left 'sending' may or may not have arrived: never resend."""
+        async with self.transaction() as db:
+            cur = await db.execute(
+                "UPDATE reminders SET state = 'uncertain' WHERE state = 'sending'"
+            )
+            return cur.rowcount
+
+    async def set_reachable(self, user_id: int, reachable: bool) -> bool:
+        """Mark a merchant (un)reachable; True if that changed anything."""
+        async with self.transaction() as db:
+            cur = await db.execute(
+                "UPDATE merchants SET unreachable = ? WHERE user_id = ? AND unreachable = ?",
+                (0 if reachable else 1, user_id, 1 if reachable else 0),
+            )
+            return cur.rowcount > 0
+
+    async def is_unreachable(self, user_id: int) -> bool:
+        """True if the merchant blocked the bot (as far as we know)."""
+        async with self.db.execute(
+            "SELECT unreachable FROM merchants WHERE user_id = ?", (user_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return bool(row and row[0])
+
+    async def stage_counts(self) -> dict[str, Any]:
+        """How many merchants per route and per status (for /stats)."""
+        result: dict[str, Any] = {"total": await self.count_merchants()}
+        for column in ("route", "status"):
+            async with self.db.execute(
+                f"SELECT COALESCE({column}, ''), COUNT(*) FROM merchants GROUP BY 1"
+            ) as cur:
+                result[column] = {row[0]: row[1] for row in await cur.fetchall()}
+        async with self.db.execute("SELECT COUNT(*) FROM merchants WHERE unreachable = 1") as cur:
+            row = await cur.fetchone()
+        result["unreachable"] = int(row[0]) if row else 0
+        async with self.db.execute("SELECT COUNT(*) FROM reminders WHERE state = 'pending'") as cur:
+            row = await cur.fetchone()
+        result["pending_reminders"] = int(row[0]) if row else 0
+        return result
 
     async def status_history(self, user_id: int) -> list[dict[str, Any]]:
         """Every recorded status change of a merchant, oldest first."""
@@ -179,7 +309,11 @@ class Store:
             return None
         merchant = dict(row)
         merchant["state"] = json.loads(merchant["state"])
-        return {"merchant": merchant, "status_history": await self.status_history(user_id)}
+        return {
+            "merchant": merchant,
+            "status_history": await self.status_history(user_id),
+            "reminders": await self.reminders_of(user_id),
+        }
 
     async def delete_merchant(self, user_id: int) -> None:
         """Remove every row about a merchant (files are removed by bot.documents)."""

@@ -100,6 +100,13 @@ def _answer(value: object) -> str | None:
     return value if value in ANSWERS else None
 
 
+def _answers(values: object) -> dict[str, str]:
+    """The valid answers of a stored mapping (anything malformed is ignored)."""
+    if not isinstance(values, dict):
+        return {}
+    return {k: v for k, v in values.items() if v in ANSWERS}
+
+
 def _next_key(
     items: list[tuple[str, dict[str, Any]]],
     answered: Callable[[str, str], bool],
@@ -193,10 +200,9 @@ def _cand_answered(cand: dict[str, Any]) -> Callable[[str, str], bool]:
 def _stats(ctx: Context, cand: dict[str, Any]) -> dict[str, Any]:
     """A candidate's figures: answered, score, red flags, and the verdict of its scorecard."""
     cfg = _cfg(ctx)
-    answers = cand.get("answers") if isinstance(cand.get("answers"), dict) else {}
-    flags = cand.get("flags") if isinstance(cand.get("flags"), dict) else {}
-    crit = [_answer(answers.get(c["key"])) for c in cfg["criteria"]]
-    red = [_answer(flags.get(f["key"])) for f in cfg["red_flags"]]
+    answers, flags = _answers(cand.get("answers")), _answers(cand.get("flags"))
+    crit = [answers.get(c["key"]) for c in cfg["criteria"]]
+    red = [flags.get(f["key"]) for f in cfg["red_flags"]]
     stats = {
         "answered": sum(a is not None for a in crit + red),
         "total": len(crit) + len(red),
@@ -206,6 +212,7 @@ def _stats(ctx: Context, cand: dict[str, Any]) -> dict[str, Any]:
         "unsure": crit.count("unsure") + red.count("unsure"),
         "red": red.count("yes"),
         "red_unsure": red.count("unsure"),
+        "red_open": red.count(None),
     }
     if stats["red"]:
         verdict = "danger"
@@ -228,8 +235,8 @@ def _view(ctx: Context, cand: dict[str, Any], chosen: int | None) -> dict[str, A
     return {
         "id": cand.get("id"),
         "name": str(cand.get("name", "")),
-        "answers": {k: v for k, v in (cand.get("answers") or {}).items() if v in ANSWERS},
-        "flags": {k: v for k, v in (cand.get("flags") or {}).items() if v in ANSWERS},
+        "answers": _answers(cand.get("answers")),
+        "flags": _answers(cand.get("flags")),
         "chosen": cand.get("id") == chosen,
         **_stats(ctx, cand),
     }
@@ -300,7 +307,7 @@ def question_screen(
     index = next(i for i, (_, item) in enumerate(items) if item["key"] == key)
     store = items[index][0]
     cid = str(cand.get("id"))
-    current = _answer((cand.get(store) or {}).get(key))
+    current = _answers(cand.get(store)).get(key)
     rows: list[tuple[Button, ...]] = [_answer_buttons(ctx, "aga", (cid, key), current, review)]
     if not review:
         nav = []
@@ -380,10 +387,9 @@ def card_screen(out: Outcome, ctx: Context, cand: dict[str, Any], *, edit: bool)
         rows.append(
             (Button.of("next_step", "progress"), Button.of("ag_unpick", "agpick", cid, "off"))
         )
+        rows.append((Button.of("ag_delete", "agdel", cid),))
     else:
         rows.append((Button.of("ag_pick", "agpick", cid), Button.of("ag_delete", "agdel", cid)))
-    if view["chosen"]:
-        rows.append((Button.of("ag_delete", "agdel", cid),))
     rows.append((Button.of("ag_list", "ag"), Button.of("main_menu", "menu")))
     return Screen("agency_card", {"c": view, "groups": _groups(ctx)}, tuple(rows), edit=edit)
 
@@ -490,12 +496,13 @@ def press_stop(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
 
 def on_name(out: Outcome, ctx: Context, text: str) -> Outcome:
     """The typed name of a new candidate: validate, refuse duplicates, then ask question 1."""
-    if text == "":  # 继续填写: show the prompt again
-        out.screens.append(name_screen(out, ctx, edit=True))
-        return out
+    resumed = text == ""  # 继续填写: show the prompt again
     if len(_candidates(out.state.data)) >= _max(ctx):
         clear_input(out)
-        out.screens.append(home_screen(out, ctx, edit=False, full=True))
+        out.screens.append(home_screen(out, ctx, edit=resumed, full=True))
+        return out
+    if resumed:
+        out.screens.append(name_screen(out, ctx, edit=True))
         return out
     try:
         name = validate_text(text, min_len=1, max_len=NAME_MAX)
@@ -672,12 +679,7 @@ def self_check_screen(out: Outcome, ctx: Context, *, edit: bool) -> Screen:
     icons = _icons(ctx)["good"]
     items = _items(ctx, B_STORES)
     answered = _sc_answered(data)
-    values = {
-        store: {k: v for k, v in (data.get(store) or {}).items() if v in ANSWERS}
-        if isinstance(data.get(store), dict)
-        else {}
-        for store, _ in B_STORES
-    }
+    values = {store: _answers(data.get(store)) for store, _ in B_STORES}
     left = sum(not answered(store, item["key"]) for store, item in items)
     rows: list[tuple[Button, ...]] = []
     if left:
@@ -714,7 +716,7 @@ def sc_question_screen(out: Outcome, ctx: Context, key: str, *, review: bool) ->
     index = next(i for i, (_, item) in enumerate(items) if item["key"] == key)
     store = items[index][0]
     section = dict(B_STORES)[store]
-    current = _answer((out.state.data.get(store) or {}).get(key))
+    current = _answers(out.state.data.get(store)).get(key)
     rows: list[tuple[Button, ...]] = [_answer_buttons(ctx, "sca", (key,), current, review)]
     if not review:
         nav = []
@@ -924,3 +926,4 @@ ACTIONS = {
     "scn": press_sc_next,
 }
 INPUTS = {NAME_INPUT: on_name}
+RAW_INPUTS = {NAME_INPUT}  # a company name may contain 靠谱, 保底…: never a question

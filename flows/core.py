@@ -116,6 +116,8 @@ class Outcome:
     records: list[dict[str, Any]] = field(default_factory=list)
     # Side effects only the adapter can perform: "export" (send /mydata JSON), "delete" (erase).
     effects: list[str] = field(default_factory=list)
+    # An operator command to carry out on another merchant (see flows.operator).
+    operator: dict[str, Any] | None = None
 
 
 # --- state --------------------------------------------------------------------------------
@@ -128,10 +130,11 @@ class MerchantState:
     user_id: int
     created: bool = True  # False once saved: a returning merchant
     data: dict[str, Any] = field(default_factory=dict)
+    unreachable: bool = False  # the merchant had blocked the bot (kept by the store)
 
     def copy(self) -> MerchantState:
         """A deep copy, so that a flow never mutates the state it was given."""
-        return MerchantState(self.user_id, self.created, copy.deepcopy(self.data))
+        return MerchantState(self.user_id, self.created, copy.deepcopy(self.data), self.unreachable)
 
 
 @dataclass(frozen=True)

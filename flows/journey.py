@@ -108,6 +108,13 @@ def status_screen(out: Outcome, ctx: Context, *, edit: bool) -> Screen:
     rows: list[tuple[Button, ...]] = []
     if not data.get("submitted_on"):
         rows.append((Button.of("menu_apply", "apply"),))
+    elif data.get("status") in IN_REVIEW or data.get("status") is None:
+        # the merchant heard back first: they can record the result themselves
+        rows.append(
+            tuple(Button.of(f"rep_{s}", "rep", s) for s in ("approved", "need_more", "rejected"))
+        )
+    elif data.get("status") == "approved":
+        rows.append((Button.of("rep_joined", "rep", "joined"),))
     rows.append((Button.of("next_step", "progress"), Button.of("main_menu", "menu")))
     return Screen(
         "status",
@@ -149,9 +156,9 @@ def stages(data: dict[str, Any], ctx: Context) -> list[dict[str, Any]]:
 
     add("route", "done" if chosen in route.ROUTES else "todo", "route")
     empty: dict[str, Any] = {"done": False, "started": False, "missing": []}
-    qualify = agency.summary(data) if chosen and hasattr(agency, "summary") else empty
+    qualify = agency.summary(data, ctx.catalog) if chosen else empty
     add("qualify", _mark(qualify), "agency", qualify.get("missing"))
-    docs_sum = docs.summary(data, ctx.catalog) if chosen and hasattr(docs, "summary") else empty
+    docs_sum = docs.summary(data, ctx.catalog) if chosen else empty
     add("docs", _mark(docs_sum), "docs", docs_sum.get("missing"))
     app = data.get("application") or {}
     filled = app.get("fields") or {}

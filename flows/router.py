@@ -7,10 +7,11 @@ screen back (never silence), and a press that cannot be honoured carries a notic
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable
 from types import ModuleType
 
-from flows import agency, apply, docs, journey, route, shipping
+from flows import agency, apply, docs, journey, operator, route, shipping, status
 from flows.core import (
     Button,
     Command,
@@ -23,25 +24,6 @@ from flows.core import (
     Text,
     clear_input,
     pending_input,
-)
-
-# Features of the main menu that are announced but not built yet: they answer politely.
-SOON = frozenset(
-    {
-        "route",
-        "agency",
-        "docs",
-        "apply",
-        "submitted",
-        "status",
-        "reminders",
-        "progress",
-        "mydata",
-        "deletedata",
-        "setstatus",
-        "merchant",
-        "stats",
-    }
 )
 
 # Intents answered by a short FAQ card from content/faq.yaml.
@@ -71,16 +53,6 @@ def back_to_menu() -> tuple[tuple[Button, ...], ...]:
 def menu_screen(*, edit: bool, template: str = "menu", **data: object) -> Screen:
     """The main menu screen (or a greeting that carries the menu)."""
     return Screen(template, dict(data), menu_buttons(), edit=edit)
-
-
-def soon_screen(feature: str, *, edit: bool) -> Screen:
-    """A polite 'not available yet' answer that points to what already works."""
-    return Screen(
-        "soon",
-        {"feature": feature},
-        ((Button.of("menu_ship", "ship1"),), (Button.of("main_menu", "menu"),)),
-        edit=edit,
-    )
 
 
 # --- commands ------------------------------------------------------------------------------
@@ -183,9 +155,8 @@ def on_text(out: Outcome, ctx: Context, text: str) -> Outcome:
     if intent in FAQ_INTENTS:
         out.screens.append(Screen("faq", {"topic": intent}, menu_buttons()))
         return out
-    if intent in SOON:
-        out.screens.append(soon_screen(intent, edit=False))
-        return out
+    if intent in ("progress", "status", "reminders"):
+        return COMMANDS[intent](out, ctx, "")
     out.screens.append(Screen("faq", {"topic": "unknown"}, menu_buttons()))
     return out
 
@@ -194,8 +165,9 @@ def on_text(out: Outcome, ctx: Context, text: str) -> Outcome:
 # Each feature module exports COMMANDS, ACTIONS and INPUTS (handlers for pending text input,
 # by kind). Files, and the adapter's verdict on them, go to the document checklist.
 
-FEATURES: tuple[ModuleType, ...] = (route, agency, docs, apply, journey)
+FEATURES: tuple[ModuleType, ...] = (route, agency, docs, apply, journey, status, operator)
 INPUTS: dict[str, Callable[[Outcome, Context, str], Outcome]] = {}
+RAW_INPUTS: set[str] = set()  # input kinds whose text is never taken for a question
 
 
 def _register(modules: tuple[ModuleType, ...]) -> None:
@@ -210,6 +182,7 @@ def _register(modules: tuple[ModuleType, ...]) -> None:
             if clash:
                 raise RuntimeError(f"{module.__name__} redefines {sorted(clash)}")
             table.update(own)
+        RAW_INPUTS.update(getattr(module, "RAW_INPUTS", ()))
 
 
 _register(FEATURES)
@@ -235,6 +208,20 @@ def press_resume(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
 ACTIONS["resume"] = press_resume
 
 
+def _is_question(text: str, ctx: Context, *, raw: bool) -> bool:
+    """Is typed text a question rather than the answer to the open field?
+
+    For free-form names (raw inputs) a recognised topic is not enough: "保底王代运营" is a
+    company name; it must also read as a question ("这家靠谱吗", "审核要多久？").
+    """
+    if ctx.catalog.intents.match(text) is None:
+        return False
+    if not raw:
+        return True
+    markers = ctx.catalog["ui"].get("question_markers", "")
+    return bool(markers) and re.search(markers, text) is not None
+
+
 def _with_resume(out: Outcome) -> Outcome:
     """Add a 继续 row to the last screen, so the merchant can go back to the open input."""
     if out.screens and pending_input(out.state):
@@ -254,7 +241,7 @@ def handle(state: MerchantState, event: Event, ctx: Context) -> Outcome:
         # Typed text while a field is open: a recognised question is answered (the field stays
         # open); anything else is the answer to the field.
         kind = data["input"].get("kind")
-        if ctx.catalog.intents.match(event.text) is None and kind in INPUTS:
+        if kind in INPUTS and not _is_question(event.text, ctx, raw=kind in RAW_INPUTS):
             return INPUTS[kind](out, ctx, event.text)
         return _with_resume(on_text(out, ctx, event.text))
     interrupting = isinstance(event, (Command, Press)) and data.get("input")
@@ -272,17 +259,11 @@ def _dispatch(out: Outcome, event: Event, ctx: Context) -> Outcome:
         name = event.name.lower()
         if name in COMMANDS:
             return COMMANDS[name](out, ctx, event.args)
-        if name in SOON:
-            out.screens.append(soon_screen(name, edit=False))
-            return out
         out.screens.append(Screen("unknown_command", {"command": event.name}, back_to_menu()))
         return out
     if isinstance(event, Press):
         if event.action in ACTIONS:
             return ACTIONS[event.action](out, ctx, event.args)
-        if event.action in SOON:
-            out.screens.append(soon_screen(event.action, edit=True))
-            return out
         # An unknown action: a button from an older version, or forged data.
         out.notice = "stale"
         out.screens.append(menu_screen(edit=True))

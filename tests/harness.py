@@ -15,6 +15,7 @@ from bot.clock import Clock, ShiftedClock
 from bot.content import ContentRegistry
 from bot.devserver.client import MerchantClient, UpdateTracker
 from bot.devserver.server import BotApiServer
+from bot.scheduler import Scheduler, start_scheduler
 from bot.store import Store
 
 _CONTENTS: ContentRegistry | None = None
@@ -37,6 +38,7 @@ class RunningBot:
     store: Store
     runtime: Runtime
     tracker: UpdateTracker
+    scheduler: Scheduler
 
     def merchant(self, user_id: int = 1001, **kwargs: object) -> MerchantClient:
         """A merchant talking to this bot."""
@@ -51,6 +53,7 @@ async def running_bot(
     clock: Clock | None = None,
     admin_ids: frozenset[int] = frozenset(),
     timezone: str = "Asia/Shanghai",
+    scheduler_options: dict | None = None,
     files_dir: Path | None = None,
 ) -> AsyncIterator[RunningBot]:
     """Start the Application against `server` with the database at `db_path`; stop it after."""
@@ -74,9 +77,11 @@ async def running_bot(
     try:
         async with app:
             await start_polling(app, timeout=5)
+            scheduler = await start_scheduler(app, **(scheduler_options or {}))
             try:
-                yield RunningBot(server, app, store, runtime, tracker)
+                yield RunningBot(server, app, store, runtime, tracker, scheduler)
             finally:
+                await scheduler.stop()
                 await stop_polling(app)
     finally:
         await store.close()

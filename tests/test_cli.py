@@ -154,6 +154,6 @@ def test_playground_with_piped_input_prints_the_seven_steps_in_order(tmp_path):
     out = result.stdout
     positions = [out.index(f"第 {n} 步 / 共 7 步：{t}") for n, t in enumerate(titles, start=1)]
     assert positions == sorted(positions)
-    assert "你 › 怎么发货" in out
+    assert "你(10001) › 怎么发货" in out
     assert "已更新" in out
     assert (tmp_path / "pg" / "merchant-bot.sqlite3").exists()

@@ -83,6 +83,31 @@ def _buttons(markup: object) -> list[list[tuple[str, str]]]:
     ]
 
 
+def shown_since(server: BotApiServer, since: int) -> list[tuple[int, Shown]]:
+    """(chat id, message) for everything the bot sent or edited since a server mark."""
+    shown: list[tuple[int, Shown]] = []
+    for call in server.calls[since:]:
+        if not call.ok or call.method not in SHOWING_METHODS or call.chat_id is None:
+            continue
+        result = call.result if isinstance(call.result, dict) else {}
+        raw = call.params.get("text") or result.get("text") or ""
+        document = None
+        if call.method == "sendDocument":
+            doc = result.get("document") or {}
+            document = doc.get("file_name") or "document"
+            raw = call.params.get("caption") or ""
+        item = Shown(
+            message_id=int(result.get("message_id") or call.params.get("message_id") or 0),
+            text=html_to_plain(raw) if call.params.get("parse_mode") == "HTML" else raw,
+            html=raw,
+            buttons=_buttons(call.params.get("reply_markup")),
+            edited=call.method.startswith("edit"),
+            document=document,
+        )
+        shown.append((call.chat_id, item))
+    return shown
+
+
 class MerchantClient:
     """One simulated merchant in a private chat with the bot."""
 
@@ -107,27 +132,8 @@ class MerchantClient:
     async def _round(self, update: dict, since: int) -> list[Shown]:
         """Wait until the update is handled; return what the bot showed in this chat."""
         await self.tracker.wait(update["update_id"], self.timeout)
-        shown: list[Shown] = []
-        for call in self.server.calls[since:]:
-            if call.chat_id != self.user_id or not call.ok or call.method not in SHOWING_METHODS:
-                continue
-            result = call.result if isinstance(call.result, dict) else {}
-            raw = call.params.get("text") or result.get("text") or ""
-            document = None
-            if call.method == "sendDocument":
-                doc = result.get("document") or {}
-                document = doc.get("file_name") or "document"
-                raw = call.params.get("caption") or ""
-            markup = call.params.get("reply_markup")
-            item = Shown(
-                message_id=int(result.get("message_id") or call.params.get("message_id") or 0),
-                text=html_to_plain(raw) if call.params.get("parse_mode") == "HTML" else raw,
-                html=raw,
-                buttons=_buttons(markup),
-                edited=call.method.startswith("edit"),
-                document=document,
-            )
-            shown.append(item)
+        shown = [item for chat, item in shown_since(self.server, since) if chat == self.user_id]
+        for item in shown:
             if item.buttons:
                 self.last = item
         return shown

@@ -1,0 +1,218 @@
+"""The one reminder scheduler: SQLite is the source of truth, delivery is exactly-once-or-never.
+
+Each pass takes the pending reminders that fell due (also during downtime), keeps only the
+latest of each merchant's chain (dropping superseded ones instead of sending them late), holds
+back those in the merchant's quiet hours, and sends the rest paced under Telegram's limits:
+about 30 messages per second overall and 1 per second per chat. A reminder is marked
+'sending' (committed) before the request and 'sent' after it; one found 'sending' at start-up
+may have arrived, so it is never sent again ('uncertain').
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import defaultdict
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from aiolimiter import AsyncLimiter
+from telegram import Bot
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
+
+from bot.app import Runtime, keyboard
+from flows import reminders as rem
+
+log = logging.getLogger(__name__)
+
+MAX_SLEEP = 30.0  # seconds: a reminder goes out within a minute of its due time
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)  # safe to retry
+
+
+class Scheduler:
+    """Delivers due reminders; `wake()` after the plan or the clock changed."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        bot: Bot,
+        *,
+        per_second: float = 29.0,
+        per_chat_interval: float = 1.0,
+        workers: int = 32,
+        retries: int = 3,
+    ) -> None:
+        self.runtime = runtime
+        self.bot = bot
+        # capacity 1: strictly spaced sends, never a burst above the overall rate
+        self.limiter = AsyncLimiter(1, 1.0 / per_second)
+        self.per_chat_interval = per_chat_interval
+        self._last_to_chat: dict[int, float] = {}
+        self.workers = workers
+        self.retries = retries
+        self._wake = asyncio.Event()
+        self._pass_lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+        self.stats: dict[str, int] = defaultdict(int)
+
+    async def start(self) -> None:
+        """Recover from an interrupted run, then deliver in the background."""
+        uncertain = await self.runtime.store.recover_interrupted()
+        if uncertain:
+            log.warning("%d reminder(s) were being sent at the last stop: not resent", uncertain)
+        self._task = asyncio.create_task(self._loop(), name="reminder-scheduler")
+
+    async def stop(self) -> None:
+        """Stop after the pass in progress."""
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+    def wake(self) -> None:
+        """Look again now (a plan changed, or the clock was moved)."""
+        self._wake.set()
+
+    async def _loop(self) -> None:
+        """Run passes forever, sleeping until the next due time (at most MAX_SLEEP)."""
+        while True:
+            try:
+                await self.run_due()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a fault must not stop the reminders for good
+                log.exception("reminder pass failed; retrying shortly")
+            delay = MAX_SLEEP
+            upcoming = await self.runtime.store.next_due()
+            now = self.runtime.clock.now()
+            if upcoming is not None and upcoming > now:
+                delay = min(MAX_SLEEP, (upcoming - now).total_seconds())
+            elif upcoming is not None and rem.in_quiet_hours(now, self.runtime.timezone):
+                # due but held for the night: look again when the quiet hours end
+                quiet_left = rem.quiet_end(now, self.runtime.timezone) - now
+                delay = min(MAX_SLEEP, quiet_left.total_seconds())
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=max(delay, 0.05))
+            except TimeoutError:
+                pass
+
+    async def run_due(self) -> int:
+        """One pass: deliver everything due now; returns how many were sent.
+
+        Passes never overlap (a pass asked for while one runs waits for it), so no reminder
+        can be picked up twice."""
+        async with self._pass_lock:
+            return await self._run_due()
+
+    async def _run_due(self) -> int:
+        """The pass itself."""
+        now = self.runtime.clock.now()
+        rows = await self.runtime.store.due_reminders(now)
+        if not rows:
+            return 0
+        latest: dict[tuple[int, str], dict[str, Any]] = {}
+        superseded: list[int] = []
+        for row in rows:  # ordered by due time: a later one of the chain replaces the earlier
+            slot = (row["user_id"], row["chain"])
+            if slot in latest:
+                superseded.append(latest[slot]["id"])
+            latest[slot] = row
+        await self.runtime.store.set_reminder_state(superseded, "dropped")
+        self.stats["dropped"] += len(superseded)
+        tz = self.runtime.timezone
+        ready = [r for r in latest.values() if not rem.in_quiet_hours(now, tz)]
+        self.stats["held_quiet"] += len(latest) - len(ready)
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        for row in ready:
+            queue.put_nowait(row)
+        sent = 0
+
+        async def worker() -> None:
+            nonlocal sent
+            while not queue.empty():
+                row = queue.get_nowait()
+                if await self._deliver(row):
+                    sent += 1
+
+        await asyncio.gather(*(worker() for _ in range(min(self.workers, len(ready)))))
+        return sent
+
+    async def _pace(self, chat_id: int) -> None:
+        """Wait for a slot: overall rate, and one second since the last send to this chat."""
+        loop = asyncio.get_running_loop()
+        while True:
+            last = self._last_to_chat.get(chat_id)
+            wait = 0.0 if last is None else last + self.per_chat_interval - loop.time()
+            if wait <= 0:
+                break
+            await asyncio.sleep(wait)
+        self._last_to_chat[chat_id] = loop.time()
+        await self.limiter.acquire()
+        if len(self._last_to_chat) > 50_000:  # forget chats not written to for a while
+            cutoff = loop.time() - self.per_chat_interval
+            self._last_to_chat = {c: t for c, t in self._last_to_chat.items() if t > cutoff}
+
+    async def _deliver(self, row: dict[str, Any]) -> bool:
+        """Send one reminder; record the outcome. True if delivered."""
+        store = self.runtime.store
+        content = self.runtime.contents.for_language(row["language"])
+        screen = rem.reminder_screen(row["kind"], row["key"], json.loads(row["data"]))
+        text = content.render_text(screen.template, screen.data)
+        markup = keyboard(content, screen)
+        await store.set_reminder_state([row["id"]], "sending")
+        for attempt in range(self.retries + 1):
+            await self._pace(row["chat_id"])
+            try:
+                await self.bot.send_message(
+                    row["chat_id"], text, parse_mode=ParseMode.HTML, reply_markup=markup
+                )
+            except RetryAfter as exc:
+                self.stats["retry_after"] += 1
+                delay = exc.retry_after
+                await asyncio.sleep(
+                    delay.total_seconds() if isinstance(delay, timedelta) else float(delay)
+                )
+                continue
+            except Forbidden:
+                # blocked or deactivated: pause this merchant's reminders, keep this one
+                await store.set_reachable(row["user_id"], False)
+                await store.set_reminder_state([row["id"]], "pending")
+                self.stats["unreachable"] += 1
+                return False
+            except BadRequest as exc:
+                log.warning("reminder %s refused: %s", row["id"], exc.message)
+                await store.set_reminder_state([row["id"]], "failed")
+                self.stats["failed"] += 1
+                return False
+            except NetworkError as exc:
+                if isinstance(exc.__cause__, NOT_SENT) and attempt < self.retries:
+                    self.stats["network_retry"] += 1
+                    await asyncio.sleep(min(2.0**attempt, 10.0))
+                    continue
+                # the request may have reached Telegram: never risk a duplicate
+                log.warning("reminder %s: delivery uncertain (%s)", row["id"], exc)
+                state = "pending" if isinstance(exc.__cause__, NOT_SENT) else "uncertain"
+                await store.set_reminder_state([row["id"]], state)
+                self.stats["uncertain" if state == "uncertain" else "deferred"] += 1
+                return False
+            await store.set_reminder_state([row["id"]], "sent", sent_at=self.runtime.clock.now())
+            self.stats["sent"] += 1
+            return True
+        await store.set_reminder_state([row["id"]], "pending")
+        return False
+
+
+async def start_scheduler(app: Any, **options: Any) -> Scheduler:
+    """Start the scheduler for a running Application; plan changes wake it up."""
+    runtime: Runtime = app.bot_data["runtime"]
+    scheduler = Scheduler(runtime, app.bot, **options)
+    runtime.on_plan_change = scheduler.wake
+    await scheduler.start()
+    return scheduler

@@ -1,0 +1,190 @@
+"""Which reminders a merchant should get, and when: a pure plan derived from the state.
+
+The store reconciles the database with this plan after every state change, so a status change
+automatically cancels the reminders it makes obsolete, and nothing is planned twice (each
+reminder has a stable key). The scheduler delivers what falls due; of several due reminders in
+one chain only the latest is sent (the window opening is moot once the review is overdue).
+
+State keys used: route, status, submitted_on, status_on (ISO date of the last status change),
+need_more {"deadline": ISO|None}, reminders {"muted": bool, "fee_date": ISO|None,
+"interval_days": int, "snoozed": {key: ISO datetime}}.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flows import route
+from flows.workdays import next_working_day_after, review_window
+
+REMIND_AT = time(10, 0)  # local time of day for every reminder
+QUIET_START = time(21, 0)  # quiet hours 21:00–09:00 local
+QUIET_END = time(9, 0)
+DEFAULT_INTERVAL_DAYS = 7
+IN_REVIEW = ("submitted", "reviewing", "need_more")
+SNOOZE = timedelta(days=1)
+
+# The action a reminder's buttons lead to, by kind (label key, action, args).
+KINDS = ("window_open", "overdue", "need_more_deadline", "fee_due", "agreement", "operation_check")
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One reminder the merchant should receive."""
+
+    key: str  # unique per merchant and stable: "window_open/2026-09-28" (no ":")
+    kind: str
+    chain: str  # of several due reminders in a chain only the latest is sent
+    due: datetime  # aware
+    data: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+def at_local(day: date, tz: ZoneInfo, at: time = REMIND_AT) -> datetime:
+    """A local wall-clock moment as an aware datetime."""
+    return datetime.combine(day, at, tzinfo=tz)
+
+
+def in_quiet_hours(moment: datetime, tz: ZoneInfo) -> bool:
+    """True between 21:00 and 09:00 in the merchant's time zone."""
+    local = moment.astimezone(tz).time()
+    return local >= QUIET_START or local < QUIET_END
+
+
+def quiet_end(moment: datetime, tz: ZoneInfo) -> datetime:
+    """The next 09:00 local at or after the moment."""
+    local = moment.astimezone(tz)
+    day = local.date() if local.time() < QUIET_END else local.date() + timedelta(days=1)
+    return at_local(day, tz, QUIET_END)
+
+
+def settings_of(data: dict[str, Any]) -> dict[str, Any]:
+    """The merchant's reminder settings (a copy-safe view with defaults)."""
+    return data.get("reminders") or {}
+
+
+def plan(data: dict[str, Any], catalog: Any, tz: ZoneInfo, now: datetime) -> list[Planned]:
+    """Every reminder the state calls for, past-due ones included (the store keeps keys once)."""
+    prefs = settings_of(data)
+    if prefs.get("muted"):
+        return []
+    chosen = data.get("route")
+    status = data.get("status")
+    result: list[Planned] = []
+    submitted = data.get("submitted_on")
+    if status in IN_REVIEW and submitted and chosen in route.ROUTES:
+        review = catalog["application"]["review"][chosen]
+        window = review_window(
+            date.fromisoformat(submitted), int(review["first_n"]), int(review["last_n"])
+        )
+        result.append(
+            Planned(
+                f"window_open/{submitted}",
+                "window_open",
+                "review",
+                at_local(window.first, tz),
+                {"first": window.first.isoformat(), "last": window.last.isoformat()},
+            )
+        )
+        overdue_day = next_working_day_after(window.last)
+        result.append(
+            Planned(
+                f"overdue/{submitted}",
+                "overdue",
+                "review",
+                at_local(overdue_day, tz),
+                {"last": window.last.isoformat()},
+            )
+        )
+    deadline = (data.get("need_more") or {}).get("deadline")
+    if status == "need_more" and deadline:
+        day = date.fromisoformat(deadline)
+        result.append(
+            Planned(
+                f"need_more_deadline/{deadline}",
+                "need_more_deadline",
+                "need_more",
+                at_local(day - timedelta(days=1), tz),
+                {"deadline": deadline},
+            )
+        )
+    fee_date = prefs.get("fee_date")
+    if fee_date and chosen == "agency":
+        result.append(
+            Planned(
+                f"fee_due/{fee_date}",
+                "fee_due",
+                "fee",
+                at_local(date.fromisoformat(fee_date), tz),
+                {"date": fee_date},
+            )
+        )
+    status_on = data.get("status_on")
+    if status == "approved" and status_on:
+        day = next_working_day_after(date.fromisoformat(status_on))
+        result.append(
+            Planned(f"agreement/{status_on}", "agreement", "agreement", at_local(day, tz), {})
+        )
+    if status == "joined" and status_on:
+        interval = int(prefs.get("interval_days") or DEFAULT_INTERVAL_DAYS)
+        start = date.fromisoformat(status_on)
+        local_today = now.astimezone(tz).date()
+        # The latest occurrence up to today and the next one: older ones were sent already,
+        # or would be dropped as superseded in the chain anyway.
+        passed = max(0, (local_today - start).days // interval)
+        for k in sorted({max(1, passed), passed + 1}):
+            day = start + timedelta(days=k * interval)
+            result.append(
+                Planned(
+                    f"operation_check/{day.isoformat()}",
+                    "operation_check",
+                    "ops",
+                    at_local(day, tz),
+                    {"interval": interval},
+                )
+            )
+    # A snoozed reminder replaces its original (a new key, so one already sent comes again).
+    snoozed = prefs.get("snoozed") or {}
+    if snoozed:
+        replaced = []
+        for item in result:
+            until = snoozed.get(item.key)
+            if until is None:
+                replaced.append(item)
+                continue
+            moment = datetime.fromisoformat(until)
+            replaced.append(
+                Planned(
+                    f"{item.key}~{moment:%Y%m%d%H%M}",
+                    item.kind,
+                    item.chain,
+                    moment,
+                    {**item.data, "snoozed": True},
+                )
+            )
+        result = replaced
+    return result
+
+
+def upcoming(data: dict[str, Any], catalog: Any, tz: ZoneInfo, now: datetime) -> list[Planned]:
+    """The planned reminders still ahead, soonest first (for /reminders)."""
+    return sorted((p for p in plan(data, catalog, tz, now) if p.due > now), key=lambda p: p.due)
+
+
+def reminder_screen(kind: str, key: str, data: dict[str, Any]) -> Any:
+    """The message of a reminder, with buttons to act on it."""
+    from flows.core import Button, Screen  # local: keeps this module's import light
+
+    rows: list[tuple[Button, ...]] = []
+    if kind in ("window_open", "overdue", "agreement"):
+        rows.append((Button.of("menu_status", "status"),))
+    if kind == "need_more_deadline":
+        rows.append((Button.of("menu_docs", "docs"),))
+    if kind == "operation_check":
+        rows.append((Button.of("menu_progress", "progress"),))
+    if kind != "agreement":
+        rows.append((Button.of("rem_later", "rsz", key.split("~", 1)[0]),))
+    rows.append((Button.of("menu_reminders", "reminders"), Button.of("main_menu", "menu")))
+    return Screen("reminder", {"kind": kind, "data": data}, tuple(rows))

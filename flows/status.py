@@ -1,0 +1,266 @@
+"""Review status changes (by an operator or by the merchant), and the reminder settings.
+
+A status change appends a history record, pushes a screen with the next steps, and (through
+the reminder plan) cancels reminders it makes obsolete.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from flows import journey
+from flows import reminders as rem
+from flows.core import Button, Context, Outcome, Screen, ask_input, clear_input
+from flows.parsing import ParseError, parse_date
+
+STATUSES = journey.STATUSES
+# What a merchant may report from the status screen, by button.
+SELF_REPORT = ("approved", "need_more", "rejected", "joined")
+_ISO_DAY = re.compile(r"(20\d{2})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
+_MONTH_DAY = re.compile(r"(\d{1,2})\s*[月/.-]\s*(\d{1,2})\s*[日号]?")
+
+
+def status_aliases(catalog: Any) -> dict[str, str]:
+    """Status code by every accepted spelling: the codes and the Chinese names of content."""
+    aliases = {code: code for code in STATUSES}
+    for code, info in catalog["statuses"]["statuses"].items():
+        aliases[str(info["name"])] = code
+        for extra in info.get("aliases") or ():
+            aliases[str(extra)] = code
+    return aliases
+
+
+def deadline_in(note: str, today: date) -> date | None:
+    """A deadline written in an operator's note ("请于 2026-10-20 前补充", "10月20日前")."""
+    match = _ISO_DAY.search(note)
+    try:
+        if match:
+            return date(int(match[1]), int(match[2]), int(match[3]))
+        match = _MONTH_DAY.search(note)
+        if match:
+            day = date(today.year, int(match[1]), int(match[2]))
+            return day if day >= today else date(today.year + 1, day.month, day.day)
+    except ValueError:
+        return None
+    return None
+
+
+def change_status(out: Outcome, ctx: Context, new: str, note: str, by: str) -> Outcome:
+    """Record a status change and push the next steps to the merchant (a new message)."""
+    data = out.state.data
+    old = data.get("status")
+    data["status"] = new
+    data["status_on"] = ctx.today.isoformat()
+    if new == "need_more":
+        deadline = deadline_in(note, ctx.today)
+        data["need_more"] = {"note": note, "deadline": deadline.isoformat() if deadline else None}
+    else:
+        data.pop("need_more", None)
+    out.records.append({"kind": "status", "old": old, "new": new, "by": by, "note": note})
+    out.screens.append(push_screen(out, ctx, note=note, by=by))
+    return out
+
+
+def push_screen(out: Outcome, ctx: Context, *, note: str, by: str) -> Screen:
+    """The message a merchant gets when their status changes."""
+    data = out.state.data
+    status = data["status"]
+    rows: list[tuple[Button, ...]] = []
+    if status == "need_more":
+        rows.append((Button.of("menu_docs", "docs"),))
+    if status == "rejected":
+        rows.append((Button.of("menu_agency", "agency"), Button.of("menu_route", "route")))
+    if status == "joined":
+        rows.append((Button.of("menu_ship", "ship1"),))
+    rows.append((Button.of("menu_status", "status"), Button.of("main_menu", "menu")))
+    return Screen(
+        "status_push",
+        {
+            "status": status,
+            "note": note,
+            "by": by,
+            "route": data.get("route"),
+            "deadline": (data.get("need_more") or {}).get("deadline"),
+        },
+        tuple(rows),
+    )
+
+
+# --- the merchant reports a result themselves ---------------------------------------------
+
+
+def press_report(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+    """已通过 / 需补充 / 未通过 pressed on the status screen: ask to confirm."""
+    new = args[0] if args else ""
+    if new not in SELF_REPORT or not out.state.data.get("submitted_on"):
+        out.notice = "stale"
+        out.screens.append(journey.status_screen(out, ctx, edit=True))
+        return out
+    out.screens.append(
+        Screen(
+            "report_confirm",
+            {"status": new},
+            ((Button.of("report_yes", "repok", new),), (Button.of("back", "status"),)),
+            edit=True,
+        )
+    )
+    return out
+
+
+def press_report_ok(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+    """Confirmed: record the merchant's own report."""
+    new = args[0] if args else ""
+    if new not in SELF_REPORT or not out.state.data.get("submitted_on"):
+        out.notice = "stale"
+        out.screens.append(journey.status_screen(out, ctx, edit=True))
+        return out
+    if out.state.data.get("status") == new:
+        out.screens.append(journey.status_screen(out, ctx, edit=True))
+        return out
+    out.notice = "saved"
+    change_status(out, ctx, new, "", "merchant")
+    out.screens[-1] = Screen(
+        out.screens[-1].template, out.screens[-1].data, out.screens[-1].buttons, edit=True
+    )
+    return out
+
+
+# --- reminders settings (/reminders) ------------------------------------------------------
+
+
+def prefs(out: Outcome) -> dict[str, Any]:
+    """The merchant's reminder settings, created on first use."""
+    return out.state.data.setdefault("reminders", {})
+
+
+def reminders_screen(out: Outcome, ctx: Context, *, edit: bool) -> Screen:
+    """What is scheduled, with mute / snooze / settings."""
+    tz = ctx.now.tzinfo
+    settings = prefs(out)
+    ahead = rem.upcoming(out.state.data, ctx.catalog, tz, ctx.now)  # type: ignore[arg-type]
+    rows: list[tuple[Button, ...]] = [
+        (Button.of("rem_snooze", "rsz", p.key, title=_title(ctx, p.kind)),) for p in ahead[:4]
+    ]
+    if settings.get("muted"):
+        rows.append((Button.of("rem_unmute", "rmute", "0"),))
+    else:
+        rows.append((Button.of("rem_mute", "rmute", "1"),))
+    if out.state.data.get("route") == "agency":
+        rows.append((Button.of("rem_fee", "rfee"),))
+    if out.state.data.get("status") == "joined":
+        rows.append(tuple(Button.of(f"rem_every_{d}", "rint", d) for d in (7, 14, 30)))
+    rows.append((Button.of("main_menu", "menu"),))
+    return Screen(
+        "reminders",
+        {
+            "upcoming": [{"kind": p.kind, "due": p.due.isoformat()} for p in ahead],
+            "muted": bool(settings.get("muted")),
+            "fee_date": settings.get("fee_date"),
+            "interval": settings.get("interval_days") or rem.DEFAULT_INTERVAL_DAYS,
+            "status": out.state.data.get("status"),
+        },
+        tuple(rows),
+        edit=edit,
+    )
+
+
+def _title(ctx: Context, kind: str) -> str:
+    """A reminder's short title from content."""
+    return str(ctx.catalog["statuses"]["reminders"][kind]["title"])
+
+
+def cmd_reminders(out: Outcome, ctx: Context, args: str) -> Outcome:
+    """`/reminders`."""
+    out.screens.append(reminders_screen(out, ctx, edit=False))
+    return out
+
+
+def press_reminders(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+    """The menu's 提醒 entry."""
+    out.screens.append(reminders_screen(out, ctx, edit=True))
+    return out
+
+
+def press_mute(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+    """Mute (1) or unmute (0) all reminders."""
+    if not args or args[0] not in ("0", "1"):
+        out.notice = "stale"
+    else:
+        prefs(out)["muted"] = args[0] == "1"
+        out.notice = "saved"
+    out.screens.append(reminders_screen(out, ctx, edit=True))
+    return out
+
+
+def press_snooze(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+    """推迟一天: the reminder (upcoming, or just received) comes again a day later."""
+    base = (args[0] if args else "").split("~", 1)[0]
+    tz = ctx.now.tzinfo
+    planned = {
+        p.key.split("~", 1)[0]: p for p in rem.plan(out.state.data, ctx.catalog, tz, ctx.now)
+    }  # type: ignore[arg-type]
+    if base not in planned:
+        out.notice = "stale"
+        out.screens.append(reminders_screen(out, ctx, edit=True))
+        return out
+    start = max(ctx.now, planned[base].due)
+    prefs(out).setdefault("snoozed", {})[base] = (start + rem.SNOOZE).isoformat(timespec="minutes")
+    out.notice = "snoozed"
+    out.screens.append(reminders_screen(out, ctx, edit=True))
+    return out
+
+
+def press_interval(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+    """How often the operation check comes after joining."""
+    if not args or args[0] not in ("7", "14", "30"):
+        out.notice = "stale"
+    else:
+        prefs(out)["interval_days"] = int(args[0])
+        out.notice = "saved"
+    out.screens.append(reminders_screen(out, ctx, edit=True))
+    return out
+
+
+def press_fee(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+    """Ask for the agency fee payment date."""
+    ask_input(out, "fee_date")
+    out.screens.append(
+        Screen("fee_prompt", {"error": None}, ((Button.of("back", "reminders"),),), edit=True)
+    )
+    return out
+
+
+def on_fee_date(out: Outcome, ctx: Context, text: str) -> Outcome:
+    """The typed payment date: today or later."""
+    back = ((Button.of("back", "reminders"),),)
+    if not text:
+        out.screens.append(Screen("fee_prompt", {"error": None}, back))
+        return out
+    try:
+        day = parse_date(text, date.max)
+        if day < ctx.today:
+            raise ParseError("past")
+    except ParseError as exc:
+        code = "format_date" if exc.code in ("format", "empty") else exc.code
+        out.screens.append(Screen("fee_prompt", {"error": code}, back))
+        return out
+    prefs(out)["fee_date"] = day.isoformat()
+    clear_input(out)
+    out.notice = "saved"
+    out.screens.append(reminders_screen(out, ctx, edit=False))
+    return out
+
+
+COMMANDS = {"reminders": cmd_reminders}
+ACTIONS = {
+    "rep": press_report,
+    "repok": press_report_ok,
+    "reminders": press_reminders,
+    "rmute": press_mute,
+    "rsz": press_snooze,
+    "rint": press_interval,
+    "rfee": press_fee,
+}
+INPUTS = {"fee_date": on_fee_date}
