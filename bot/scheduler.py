@@ -57,6 +57,7 @@ class Scheduler:
         self._pass_lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self.stats: dict[str, int] = defaultdict(int)
+        self._stats_changed = asyncio.Condition()
 
     async def start(self) -> None:
         """Recover from an interrupted run, then deliver in the background."""
@@ -75,6 +76,20 @@ class Scheduler:
                 pass
             self._task = None
 
+    async def _count(self, name: str, n: int = 1) -> None:
+        """Count an outcome and tell whoever waits for it (tests, the playground)."""
+        if n:
+            self.stats[name] += n
+            async with self._stats_changed:
+                self._stats_changed.notify_all()
+
+    async def wait_for(self, name: str, at_least: int, timeout: float = 30.0) -> None:
+        """Wait until a counter (sent, dropped, unreachable, network_retry …) reaches a value."""
+        async with self._stats_changed:
+            await asyncio.wait_for(
+                self._stats_changed.wait_for(lambda: self.stats[name] >= at_least), timeout
+            )
+
     def wake(self) -> None:
         """Look again now (a plan changed, or the clock was moved)."""
         self._wake.set()
@@ -82,6 +97,8 @@ class Scheduler:
     async def _loop(self) -> None:
         """Run passes forever, sleeping until the next due time (at most MAX_SLEEP)."""
         while True:
+            # cleared before the pass, so a wake-up during the pass is not lost
+            self._wake.clear()
             try:
                 await self.run_due()
             except asyncio.CancelledError:
@@ -97,7 +114,6 @@ class Scheduler:
                 # due but held for the night: look again when the quiet hours end
                 quiet_left = rem.quiet_end(now, self.runtime.timezone) - now
                 delay = min(MAX_SLEEP, quiet_left.total_seconds())
-            self._wake.clear()
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=max(delay, 0.05))
             except TimeoutError:
@@ -125,10 +141,10 @@ class Scheduler:
                 superseded.append(latest[slot]["id"])
             latest[slot] = row
         await self.runtime.store.set_reminder_state(superseded, "dropped")
-        self.stats["dropped"] += len(superseded)
+        await self._count("dropped", len(superseded))
         tz = self.runtime.timezone
         ready = [r for r in latest.values() if not rem.in_quiet_hours(now, tz)]
-        self.stats["held_quiet"] += len(latest) - len(ready)
+        await self._count("held_quiet", len(latest) - len(ready))
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         for row in ready:
             queue.put_nowait(row)
@@ -174,7 +190,7 @@ class Scheduler:
                     row["chat_id"], text, parse_mode=ParseMode.HTML, reply_markup=markup
                 )
             except RetryAfter as exc:
-                self.stats["retry_after"] += 1
+                await self._count("retry_after", 1)
                 delay = exc.retry_after
                 await asyncio.sleep(
                     delay.total_seconds() if isinstance(delay, timedelta) else float(delay)
@@ -184,26 +200,26 @@ class Scheduler:
                 # blocked or deactivated: pause this merchant's reminders, keep this one
                 await store.set_reachable(row["user_id"], False)
                 await store.set_reminder_state([row["id"]], "pending")
-                self.stats["unreachable"] += 1
+                await self._count("unreachable", 1)
                 return False
             except BadRequest as exc:
                 log.warning("reminder %s refused: %s", row["id"], exc.message)
                 await store.set_reminder_state([row["id"]], "failed")
-                self.stats["failed"] += 1
+                await self._count("failed", 1)
                 return False
             except NetworkError as exc:
                 if isinstance(exc.__cause__, NOT_SENT) and attempt < self.retries:
-                    self.stats["network_retry"] += 1
+                    await self._count("network_retry", 1)
                     await asyncio.sleep(min(2.0**attempt, 10.0))
                     continue
                 # the request may have reached Telegram: never risk a duplicate
                 log.warning("reminder %s: delivery uncertain (%s)", row["id"], exc)
                 state = "pending" if isinstance(exc.__cause__, NOT_SENT) else "uncertain"
                 await store.set_reminder_state([row["id"]], state)
-                self.stats["uncertain" if state == "uncertain" else "deferred"] += 1
+                await self._count("uncertain" if state == "uncertain" else "deferred")
                 return False
             await store.set_reminder_state([row["id"]], "sent", sent_at=self.runtime.clock.now())
-            self.stats["sent"] += 1
+            await self._count("sent", 1)
             return True
         await store.set_reminder_state([row["id"]], "pending")
         return False

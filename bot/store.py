@@ -185,16 +185,33 @@ class Store:
         """Make the pending reminders equal the plan: add new keys, move changed due times,
         revive cancelled ones that are planned again, cancel pending ones no longer planned."""
         keys = [p.key for p in plan]
+        # A reminder whose moment has already passed when it is first planned (a submission
+        # recorded late) is moot: the screen the merchant sees now says the same. It is kept
+        # as 'skipped' so that it is never sent later either.
         await db.executemany(
             """
-            INSERT INTO reminders (user_id, key, kind, chain, due_at, data, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO reminders (user_id, key, kind, chain, due_at, data, created_at, state)
+            VALUES (?, ?, ?, ?, ?, ?, ?, CASE WHEN ? THEN 'skipped' ELSE 'pending' END)
             ON CONFLICT (user_id, key) DO UPDATE SET due_at = excluded.due_at,
-                data = excluded.data, state = 'pending'
-            WHERE reminders.state IN ('pending', 'cancelled')
+                data = excluded.data,
+                -- unchanged due time: a pending reminder stays pending even if overdue
+                -- (it fell due while the bot was down and must still be delivered)
+                state = CASE WHEN reminders.due_at = excluded.due_at THEN reminders.state
+                             ELSE excluded.state END
+            WHERE reminders.state = 'pending'
+               OR (reminders.state = 'cancelled' AND excluded.state = 'pending')
             """,
             [
-                (user_id, p.key, p.kind, p.chain, _iso(p.due), json.dumps(p.data), _iso(now))
+                (
+                    user_id,
+                    p.key,
+                    p.kind,
+                    p.chain,
+                    _iso(p.due),
+                    json.dumps(p.data),
+                    _iso(now),
+                    p.due < now,
+                )
                 for p in plan
             ],
         )

@@ -304,6 +304,7 @@ class BotApiServer:
         self._flood_chats: dict[int, _RateWindow] = {}
         self.set_flood(flood_global_per_sec, flood_per_chat_per_sec)
         self._runner: web.AppRunner | None = None
+        self._faults: dict[str, int] = {}
         handlers: dict[str, _Handler] = {
             "getMe": self._get_me,
             "getUpdates": self._get_updates,
@@ -376,6 +377,12 @@ class BotApiServer:
         await self.stop()
 
     # ------------------------------------------------------------------ simulated merchants
+    def add_user(
+        self, user_id: int, *, first_name: str = "商家", language_code: str = "zh-hans"
+    ) -> None:
+        """A merchant who started the bot earlier (the chat exists; no update is queued)."""
+        self._ensure_chat(user_id, first_name, language_code)
+
     def user_sends_text(
         self,
         user_id: int,
@@ -472,6 +479,10 @@ class BotApiServer:
     def unblock(self, user_id: int) -> None:
         """The merchant unblocks (restarts) the bot."""
         self._set_blocked(user_id, False)
+
+    def drop_answers(self, method: str, times: int = 1) -> None:
+        """Carry out the next `times` calls of `method` but cut the connection before answering."""
+        self._faults[method] = self._faults.get(method, 0) + times
 
     def set_flood(self, global_per_sec: float | None, per_chat_per_sec: float | None) -> None:
         """Enable (or, with None, disable) flood limits on the sending methods."""
@@ -760,6 +771,13 @@ class BotApiServer:
             self._record(method, params, err, chat_id, None)
             return self._json({"ok": False, "error_code": 500, "description": err.description}, 500)
         self._record(method, params, None, chat_id, result)
+        if self._faults.get(method, 0) > 0:
+            # The request took effect, but the answer is lost on the way back: the client
+            # sees a broken connection and cannot know whether the message arrived.
+            self._faults[method] -= 1
+            self.counters["dropped_answers"] += 1
+            if request.transport is not None:
+                request.transport.abort()
         return self._json({"ok": True, "result": result})
 
     async def _handle_file(self, request: web.Request) -> web.Response:

@@ -1,0 +1,316 @@
+"""End to end: operator pushes, status changes, and reminders that survive restarts, blocked
+chats, flood limits and lost answers — the real Application and scheduler over HTTP, with the
+bot's clock moved instead of sleeping."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from telegram import Bot
+
+from bot.clock import FixedClock
+from bot.devserver.server import BotApiServer
+from bot.scheduler import Scheduler
+from flows import reminders as rem
+from flows.core import MerchantState
+from tests.harness import contents, running_bot
+from tests.test_e2e_foundation import assert_clean
+
+SH = ZoneInfo("Asia/Shanghai")
+OPERATOR = 900
+
+
+def local(y, mo, d, h=0, mi=0) -> datetime:
+    return datetime(y, mo, d, h, mi, tzinfo=SH)
+
+
+def reminder_calls(server, chat_id=None):
+    """sendMessage calls that carried a reminder (their title starts with ⏰)."""
+    return [
+        c
+        for c in server.calls
+        if c.method == "sendMessage"
+        and c.ok
+        and c.params["text"].startswith("⏰")
+        and (chat_id is None or c.chat_id == chat_id)
+    ]
+
+
+async def submit(m, date="2026-09-28"):
+    """Choose route B and record a submission date."""
+    await m.send("/route")
+    await m.press("全托管")
+    [shown] = await m.send(f"/submitted {date}")
+    assert "已记录提交日期" in shown.text
+    return shown
+
+
+async def test_operator_push_reaches_the_merchant_at_once_and_others_are_refused(server, tmp_path):
+    clock = FixedClock(local(2026, 9, 28, 11))
+    async with running_bot(
+        server, tmp_path / "db", clock=clock, admin_ids=frozenset({OPERATOR})
+    ) as bot:
+        merchant, op, other = bot.merchant(501), bot.merchant(OPERATOR), bot.merchant(502)
+        await submit(merchant)
+        await other.send("/start")
+        [refused] = await other.send("/setstatus 501 approved")
+        assert "只对运营人员开放" in refused.text
+        assert (await bot.store.load_merchant(501)).data["status"] == "submitted"
+        since = server.mark()
+        [done] = await op.send("/setstatus 501 need_more 请于 2026-10-20 前补充品牌授权书")
+        assert "已推送给商家" in done.text
+        pushes = [c for c in server.calls[since:] if c.chat_id == 501 and c.method == "sendMessage"]
+        assert len(pushes) == 1 and "需补充材料" in pushes[0].params["text"]
+        assert "10月20日" in pushes[0].params["text"]
+        assert any(
+            b["callback_data"] == "docs"
+            for row in pushes[0].params["reply_markup"]["inline_keyboard"]
+            for b in row
+        )
+        history = await bot.store.status_history(501)
+        assert [(h["old"], h["new"], h["by"]) for h in history] == [
+            (None, "submitted", "merchant"),
+            ("submitted", "need_more", f"operator:{OPERATOR}"),
+        ]
+        [card] = await op.send("/merchant 501")
+        assert "需补充材料" in card.text and "need_more" in card.text
+        [stats] = await op.send("/stats")
+        assert "共 3 位商家" in stats.text
+        [pushed_again] = await op.send("/setstatus 501 审核通过")
+        assert "审核通过" in pushed_again.text
+        assert "费" in server.last_bot_message(501).text  # the fee checklist came with it
+    assert_clean(server)
+
+
+async def test_bad_operator_input_gets_usage_and_changes_nothing(server, tmp_path):
+    async with running_bot(server, tmp_path / "db", admin_ids=frozenset({OPERATOR})) as bot:
+        op = bot.merchant(OPERATOR)
+        for command, expected in [
+            ("/setstatus", "参数不够"),
+            ("/setstatus 12", "参数不够"),
+            ("/setstatus abc approved", "不是有效的用户"),
+            ("/setstatus 12 finished", "不认识状态"),
+            ("/setstatus 777 approved", "没有找到用户 777"),
+            ("/merchant", "参数不够"),
+            ("/merchant <b>", "不是有效的用户"),
+            ("/merchant 778", "没有找到用户 778"),
+            ("/setstatus 12 approved " + "备" * 600, "备注太长"),
+        ]:
+            [reply] = await op.send(command)
+            assert expected in reply.text, (command, reply.text)
+        assert await bot.store.count_merchants() == 1  # only the operator
+    assert_clean(server)
+
+
+async def test_merchant_can_report_the_result_themselves(server, tmp_path):
+    clock = FixedClock(local(2026, 9, 28, 11))
+    async with running_bot(server, tmp_path / "db", clock=clock) as bot:
+        m = bot.merchant(503)
+        await submit(m)
+        [status] = await m.send("/status")
+        assert {"✅ 已通过", "📎 需补充", "❌ 未通过"} <= set(status.labels)
+        [confirm] = await m.press("已通过")
+        assert "确认" in confirm.text
+        [pushed] = await m.press("确认")
+        assert "审核通过" in pushed.text
+        assert (await bot.store.load_merchant(503)).data["status"] == "approved"
+    assert_clean(server)
+
+
+async def test_reminders_across_a_restart_only_the_latest_of_the_chain_arrives_once(
+    server, tmp_path
+):
+    db = tmp_path / "db"
+    clock = FixedClock(local(2026, 9, 28, 11))  # submission Mon 09-28: window 10-08 … 10-13
+    async with running_bot(server, db, clock=clock) as bot:
+        await submit(bot.merchant(601))
+        reminders = await bot.store.reminders_of(601)
+        assert {(r["kind"], r["state"]) for r in reminders} == {
+            ("window_open", "pending"),
+            ("overdue", "pending"),
+        }
+    # the bot is down from 09-28 to 10-15 11:00: both fell due (10-08 and 10-14 10:00)
+    clock.at = local(2026, 10, 15, 11).astimezone(UTC)
+    async with running_bot(server, db, clock=clock) as bot:
+        await bot.scheduler.wait_for("sent", 1)
+        assert await bot.scheduler.run_due() == 0  # nothing left, nothing twice
+        sent = reminder_calls(server, 601)
+        assert len(sent) == 1 and "审核比预计久了一些" in sent[0].params["text"]
+        states = {r["kind"]: r["state"] for r in await bot.store.reminders_of(601)}
+        assert states == {"window_open": "dropped", "overdue": "sent"}
+    async with running_bot(server, db, clock=clock) as bot:  # and again: still once
+        assert await bot.scheduler.run_due() == 0
+    assert len(reminder_calls(server, 601)) == 1
+    assert_clean(server)
+
+
+async def test_a_reminder_goes_out_at_10_local_within_a_minute(server, tmp_path):
+    clock = FixedClock(local(2026, 9, 28, 11))
+    async with running_bot(server, tmp_path / "db", clock=clock) as bot:
+        await submit(bot.merchant(602))
+        clock.at = local(2026, 10, 8, 9, 59).astimezone(UTC)
+        assert await bot.scheduler.run_due() == 0
+        clock.at = local(2026, 10, 8, 10, 0).astimezone(UTC)
+        bot.scheduler.wake()
+        await bot.scheduler.wait_for("sent", 1)
+        [call] = reminder_calls(server, 602)
+        assert "审核结果可能快出来了" in call.params["text"]
+    assert_clean(server)
+
+
+async def test_a_status_change_cancels_the_reminders_it_makes_obsolete(server, tmp_path):
+    clock = FixedClock(local(2026, 9, 28, 11))
+    async with running_bot(
+        server, tmp_path / "db", clock=clock, admin_ids=frozenset({OPERATOR})
+    ) as bot:
+        await submit(bot.merchant(603))
+        await bot.merchant(OPERATOR).send("/setstatus 603 approved")
+        states = {r["kind"]: r["state"] for r in await bot.store.reminders_of(603)}
+        assert states == {
+            "window_open": "cancelled",
+            "overdue": "cancelled",
+            "agreement": "pending",
+        }
+        clock.at = local(2026, 10, 20, 11).astimezone(UTC)
+        bot.scheduler.wake()
+        await bot.scheduler.wait_for("sent", 1)
+        sent = reminder_calls(server, 603)
+        assert len(sent) == 1 and "签协议" in sent[0].params["text"]
+    assert_clean(server)
+
+
+async def test_quiet_hours_hold_a_reminder_until_nine(server, tmp_path):
+    clock = FixedClock(local(2026, 9, 28, 11))
+    async with running_bot(server, tmp_path / "db", clock=clock) as bot:
+        await submit(bot.merchant(604))
+    clock.at = local(2026, 10, 8, 22, 30).astimezone(UTC)  # back up at night: due, but quiet
+    async with running_bot(server, tmp_path / "db", clock=clock) as bot:
+        assert await bot.scheduler.run_due() == 0
+        assert bot.scheduler.stats["held_quiet"] >= 1
+        clock.at = local(2026, 10, 9, 8, 59).astimezone(UTC)
+        assert await bot.scheduler.run_due() == 0
+        clock.at = local(2026, 10, 9, 9, 0).astimezone(UTC)
+        assert await bot.scheduler.run_due() == 1
+    assert len(reminder_calls(server, 604)) == 1
+
+
+async def test_quiet_hours_do_not_depend_on_the_process_time_zone(monkeypatch):
+    import time
+
+    monkeypatch.setenv("TZ", "America/Los_Angeles")
+    time.tzset()
+    try:
+        assert rem.in_quiet_hours(local(2026, 10, 8, 22), SH)
+        assert not rem.in_quiet_hours(local(2026, 10, 8, 10), SH)
+        assert rem.quiet_end(local(2026, 10, 8, 22), SH) == local(2026, 10, 9, 9)
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
+async def test_a_blocked_merchant_is_paused_others_are_served_and_a_message_resumes(
+    server, tmp_path
+):
+    clock = FixedClock(local(2026, 9, 28, 11))
+    async with running_bot(server, tmp_path / "db", clock=clock) as bot:
+        blocked, fine = bot.merchant(605), bot.merchant(606)
+        await submit(blocked)
+        await submit(fine)
+        server.block(605)
+        clock.at = local(2026, 10, 8, 10, 1).astimezone(UTC)
+        bot.scheduler.wake()
+        await bot.scheduler.wait_for("sent", 1)
+        await bot.scheduler.wait_for("unreachable", 1)
+        assert len(reminder_calls(server, 606)) == 1
+        assert await bot.store.is_unreachable(605)
+        assert await bot.scheduler.run_due() == 0  # paused: not retried against a wall
+        server.unblock(605)
+        await blocked.send("/start")  # a message from them: reachable again
+        await bot.scheduler.wait_for("sent", 2)
+        assert not await bot.store.is_unreachable(605)
+        assert len(reminder_calls(server, 605)) == 1
+    refused = [c for c in server.calls if not c.ok]
+    assert {c.error_code for c in refused} == {403}
+
+
+async def test_a_thousand_due_at_once_under_the_flood_limit_without_a_single_429(tmp_path):
+    async with BotApiServer(flood_global_per_sec=30, flood_per_chat_per_sec=1) as server:
+        clock = FixedClock(local(2026, 9, 28, 9))
+        n = 120  # enough to span several seconds of the overall limit (the bench does 5,000)
+        async with running_bot(server, tmp_path / "db", clock=clock) as bot:
+            catalog = contents().default.catalog
+            for uid in range(10_000, 10_000 + n):
+                server.add_user(uid)  # merchants who talked to the bot before
+            now = clock.now()
+            for uid in range(10_000, 10_000 + n):
+                state = MerchantState(
+                    uid,
+                    created=True,
+                    data={"route": "platform", "status": "submitted", "submitted_on": "2026-09-25"},
+                )
+                await bot.store.save_merchant(
+                    state,
+                    chat_id=uid,
+                    language="zh-hans",
+                    now=now,
+                    plan=rem.plan(state.data, catalog, SH, now),
+                )
+            clock.at = local(2026, 9, 30, 10, 0).astimezone(UTC)  # window opens for all
+            bot.scheduler.wake()
+            await bot.scheduler.wait_for("sent", n, timeout=60)
+            assert server.counters["429"] == 0
+            per_chat = {}
+            for call in reminder_calls(server):
+                per_chat[call.chat_id] = per_chat.get(call.chat_id, 0) + 1
+            assert len(per_chat) == n and set(per_chat.values()) == {1}
+
+
+async def test_a_lost_answer_is_never_resent_and_a_429_is_honoured(server, tmp_path):
+    clock = FixedClock(local(2026, 9, 28, 11))
+    async with running_bot(server, tmp_path / "db", clock=clock) as bot:
+        await submit(bot.merchant(607))
+        await submit(bot.merchant(608))
+        server.drop_answers("sendMessage", 1)
+        clock.at = local(2026, 10, 8, 10, 1).astimezone(UTC)
+        bot.scheduler.wake()
+        await bot.scheduler.wait_for("uncertain", 1)
+        await bot.scheduler.wait_for("sent", 1)
+        assert await bot.scheduler.run_due() == 0
+        # each merchant's reminder reached the server exactly once, lost answer or not
+        assert len(reminder_calls(server, 607)) == 1 and len(reminder_calls(server, 608)) == 1
+
+
+async def test_a_refused_connection_is_retried_and_delivered_once(tmp_path):
+    from bot.app import Runtime
+    from bot.store import Store
+
+    async with BotApiServer() as first:
+        async with running_bot(
+            first, tmp_path / "db", clock=FixedClock(local(2026, 9, 28, 11))
+        ) as bot:
+            await submit(bot.merchant(609))
+        port = first.port
+        bot_api = Bot(first.token, base_url=first.base_url)
+        await bot_api.initialize()
+    # the server is gone: nothing listens on the port any more, connections are refused
+    store = await Store.open(tmp_path / "db")
+    clock = FixedClock(local(2026, 10, 8, 10, 1))  # the window opened a minute ago
+    runtime = Runtime(store=store, contents=contents(), clock=clock, timezone=SH)
+    scheduler = Scheduler(runtime, bot_api)
+    try:
+        task = asyncio.create_task(scheduler.run_due())
+        await scheduler.wait_for("network_retry", 1)
+        second = BotApiServer()
+        await second.start(port=port)  # the network is back
+        try:
+            second.add_user(609)
+            assert await task == 1
+            assert len(reminder_calls(second, 609)) == 1
+            assert scheduler.stats["uncertain"] == 0
+        finally:
+            await second.stop()
+    finally:
+        await bot_api.shutdown()
+        await store.close()
