@@ -27,13 +27,14 @@ def local(y, mo, d, h=0, mi=0) -> datetime:
 
 
 def reminder_calls(server, chat_id=None):
-    """sendMessage calls that carried a reminder (their title starts with ⏰)."""
+    """sendMessage calls that carried a reminder (⏰ title; not the /reminders settings)."""
     return [
         c
         for c in server.calls
         if c.method == "sendMessage"
         and c.ok
         and c.params["text"].startswith("⏰")
+        and "提醒设置</b>" not in c.params["text"]
         and (chat_id is None or c.chat_id == chat_id)
     ]
 
@@ -314,3 +315,49 @@ async def test_a_refused_connection_is_retried_and_delivered_once(tmp_path):
     finally:
         await bot_api.shutdown()
         await store.close()
+
+
+async def test_operator_learns_when_the_push_could_not_be_delivered(server, tmp_path):
+    async with running_bot(
+        server,
+        tmp_path / "db",
+        admin_ids=frozenset({OPERATOR}),
+        clock=FixedClock(local(2026, 9, 28, 11)),
+    ) as bot:
+        await submit(bot.merchant(610))
+        server.block(610)
+        [done] = await bot.merchant(OPERATOR).send("/setstatus 610 rejected 资料不全")
+        assert "没能推送" in done.text and "屏蔽" in done.text
+        assert (await bot.store.load_merchant(610)).data["status"] == "rejected"
+        assert await bot.store.is_unreachable(610)
+
+
+async def test_mute_and_snooze_from_the_reminder_itself(server, tmp_path):
+    clock = FixedClock(local(2026, 9, 28, 11))
+    async with running_bot(server, tmp_path / "db", clock=clock) as bot:
+        m = bot.merchant(611)
+        await submit(m)
+        [settings] = await m.send("/reminders")
+        assert "审核结果可能快出来了" in settings.text and "审核比预计久了一些" in settings.text
+        clock.at = local(2026, 10, 8, 10, 0).astimezone(UTC)
+        bot.scheduler.wake()
+        await bot.scheduler.wait_for("sent", 1)
+        message = server.last_bot_message(611)
+        data = next(
+            b["callback_data"]
+            for row in message.reply_markup["inline_keyboard"]
+            for b in row
+            if "明天再提醒" in b["text"]
+        )
+        [after] = await m.press_data(message.message_id, data)
+        assert "10月9日" in after.text  # the same reminder comes again tomorrow
+        clock.at = local(2026, 10, 9, 10, 0).astimezone(UTC)
+        bot.scheduler.wake()
+        await bot.scheduler.wait_for("sent", 2)
+        assert len(reminder_calls(server, 611)) == 2
+        [muted] = await m.press("全部静音", after)
+        assert "静音" in muted.text
+        assert all(r["state"] != "pending" for r in await bot.store.reminders_of(611))
+        clock.at = local(2026, 10, 14, 10, 0).astimezone(UTC)  # overdue would be due now
+        assert await bot.scheduler.run_due() == 0
+    assert_clean(server)
