@@ -7,6 +7,7 @@ catalogue, and returns an Outcome. It never touches Telegram, the database or th
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -173,3 +174,28 @@ def clear_input(out: Outcome) -> None:
 def pending_input(state: MerchantState) -> dict[str, Any] | None:
     """The text input the merchant is in the middle of, active or suspended."""
     return state.data.get("input") or state.data.get("suspended")
+
+
+ScreenBuilder = Callable[..., "Screen"]
+
+
+def entry_points(
+    build: ScreenBuilder,
+) -> tuple[
+    Callable[[Outcome, Context, str], Outcome],
+    Callable[[Outcome, Context, tuple[str, ...]], Outcome],
+]:
+    """The command (a new message) and the button (edit in place) that open one screen.
+
+    `build(out, ctx, edit=...)` makes the screen."""
+
+    def command(out: Outcome, ctx: Context, args: str) -> Outcome:
+        out.screens.append(build(out, ctx, edit=False))
+        return out
+
+    def press(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+        out.screens.append(build(out, ctx, edit=True))
+        return out
+
+    command.__doc__ = press.__doc__ = build.__doc__
+    return command, press

@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any
 
 from flows import route
-from flows.core import Button, Context, Outcome, Screen, clear_input, pending_input
+from flows.core import Button, Context, Outcome, Screen, clear_input, entry_points, pending_input
 from flows.parsing import ParseError, parse_date
 from flows.workdays import review_window
 
@@ -128,16 +128,7 @@ def status_screen(out: Outcome, ctx: Context, *, edit: bool) -> Screen:
     )
 
 
-def cmd_status(out: Outcome, ctx: Context, args: str) -> Outcome:
-    """`/status`."""
-    out.screens.append(status_screen(out, ctx, edit=False))
-    return out
-
-
-def press_status(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
-    """The menu's 审核进度 entry."""
-    out.screens.append(status_screen(out, ctx, edit=True))
-    return out
+cmd_status, press_status = entry_points(status_screen)
 
 
 # --- progress ------------------------------------------------------------------------------
@@ -220,16 +211,7 @@ def progress_screen(out: Outcome, ctx: Context, *, edit: bool) -> Screen:
     )
 
 
-def cmd_progress(out: Outcome, ctx: Context, args: str) -> Outcome:
-    """`/progress`."""
-    out.screens.append(progress_screen(out, ctx, edit=False))
-    return out
-
-
-def press_progress(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
-    """The menu's 我的进度 entry (and every 下一步做什么 button)."""
-    out.screens.append(progress_screen(out, ctx, edit=True))
-    return out
+cmd_progress, press_progress = entry_points(progress_screen)
 
 
 # --- my data -------------------------------------------------------------------------------

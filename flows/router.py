@@ -83,7 +83,7 @@ def cmd_menu(out: Outcome, ctx: Context, args: str) -> Outcome:
 
 def cmd_help(out: Outcome, ctx: Context, args: str) -> Outcome:
     """What the bot can do."""
-    out.screens.append(Screen("help", {}, back_to_menu()))
+    out.screens.append(Screen("help", {"operator": ctx.is_operator}, back_to_menu()))
     return out
 
 
@@ -119,7 +119,7 @@ def press_menu(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
 
 def press_help(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
     """The help screen, in place."""
-    out.screens.append(Screen("help", {}, back_to_menu(), edit=True))
+    out.screens.append(Screen("help", {"operator": ctx.is_operator}, back_to_menu(), edit=True))
     return out
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from flows import journey
 from flows import reminders as rem
-from flows.core import Button, Context, Outcome, Screen, ask_input, clear_input
+from flows.core import Button, Context, Outcome, Screen, ask_input, clear_input, entry_points
 from flows.parsing import ParseError, parse_date
 
 STATUSES = journey.STATUSES
@@ -171,16 +171,7 @@ def _title(ctx: Context, kind: str) -> str:
     return str(ctx.catalog["statuses"]["reminders"][kind]["title"])
 
 
-def cmd_reminders(out: Outcome, ctx: Context, args: str) -> Outcome:
-    """`/reminders`."""
-    out.screens.append(reminders_screen(out, ctx, edit=False))
-    return out
-
-
-def press_reminders(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
-    """The menu's 提醒 entry."""
-    out.screens.append(reminders_screen(out, ctx, edit=True))
-    return out
+cmd_reminders, press_reminders = entry_points(reminders_screen)
 
 
 def press_mute(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
