@@ -22,9 +22,13 @@ from bot.logsetup import setup_logging
 log = logging.getLogger("merchant_bot")
 
 
+class StartupError(Exception):
+    """The bot could not start for a reason outside the configuration (exit status 1)."""
+
+
 async def serve(settings: Settings, token: str) -> None:
     """Serve Telegram by long polling until SIGINT/SIGTERM."""
-    from telegram.error import InvalidToken
+    from telegram.error import InvalidToken, NetworkError
 
     from bot.app import Runtime, build_application, start_polling, stop_polling
     from bot.clock import SystemClock
@@ -56,6 +60,10 @@ async def serve(settings: Settings, token: str) -> None:
             await app.initialize()
         except InvalidToken:
             raise ConfigError("TELEGRAM_BOT_TOKEN was refused by the Bot API server") from None
+        except NetworkError as exc:  # also TimedOut
+            raise StartupError(
+                f"cannot reach the Bot API at {settings.telegram_api_url} ({exc.message})"
+            ) from None
         await start_polling(app)
         scheduler = await start_scheduler(app)
         log.info("serving @%s by long polling", app.bot.username)
@@ -135,6 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"merchant-bot: configuration error: {exc}", file=sys.stderr)
         return 2
+    except StartupError as exc:
+        print(f"merchant-bot: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 

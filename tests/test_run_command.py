@@ -54,3 +54,42 @@ async def test_run_serves_merchants_and_never_logs_the_token(tmp_path):
         assert token not in logs and "SECRET" not in logs
         assert [c for c in server.calls if not c.ok] == []
         assert server.pending_callback_queries() == []
+
+
+async def _run_briefly(env_extra: dict[str, str], tmp_path) -> tuple[int, str]:
+    """Run `merchant-bot run` to its exit; (status, stderr)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "BOT_"))}
+    env.update(BOT_DATABASE=str(tmp_path / "db.sqlite3"), BOT_FILES_DIR=str(tmp_path / "f"))
+    env.update(env_extra)
+    proc = await asyncio.create_subprocess_exec(
+        EXE,
+        "run",
+        env=env,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, stderr = await asyncio.wait_for(proc.communicate(), timeout=60)
+    return proc.returncode or 0, stderr.decode()
+
+
+async def test_run_with_a_refused_token_says_so_in_one_line(tmp_path):
+    async with BotApiServer(token="1:right") as server:
+        status, stderr = await _run_briefly(
+            {"TELEGRAM_BOT_TOKEN": "1:wrong-secret", "TELEGRAM_API_URL": server.base_url},
+            tmp_path,
+        )
+    assert status == 2, stderr
+    assert "TELEGRAM_BOT_TOKEN" in stderr and "Traceback" not in stderr
+    assert "wrong-secret" not in stderr
+
+
+async def test_run_with_an_unreachable_api_says_so_in_one_line(tmp_path):
+    async with BotApiServer() as server:
+        url = server.base_url  # the port is free again once the server is gone
+    status, stderr = await _run_briefly(
+        {"TELEGRAM_BOT_TOKEN": "1:secret-token", "TELEGRAM_API_URL": url}, tmp_path
+    )
+    assert status == 1, stderr
+    assert "cannot reach the Bot API" in stderr and "Traceback" not in stderr
+    assert "secret-token" not in stderr
