@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import resource
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,27 +34,57 @@ def percentiles(values: Sequence[float], points: Sequence[float] = (50, 95, 99))
     return out
 
 
-def rss_mb() -> float | None:
-    """The current resident set size of this process in MiB (Linux /proc), else None."""
+def _proc_status(field: str) -> float | None:
+    """A memory field of /proc/self/status in MiB (Linux), else None."""
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
     return None
 
 
+def rss_mb() -> float | None:
+    """The current resident set size of this process in MiB (Linux), else None."""
+    return _proc_status("VmRSS")
+
+
 def peak_rss_mb() -> float:
-    """The peak resident set size of this process so far, in MiB."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+    """The peak resident set size of this process so far, in MiB.
+
+    VmHWM on Linux: ru_maxrss would do, except that a child started by fork+exec inherits its
+    parent's high-water mark there (the orchestrator that built a large database, say)."""
+    peak = _proc_status("VmHWM")
+    if peak is not None:
+        return peak
+    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return maxrss / (1024 * 1024) if sys.platform == "darwin" else maxrss / 1024
+
+
+def thread_cpu() -> dict[int, float]:
+    """CPU seconds of each thread of this process, by thread id (Linux /proc), else {}."""
+    out: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    try:
+        tids = os.listdir("/proc/self/task")
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            fields = Path(f"/proc/self/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the thread ended
+        out[int(tid)] = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+    return out
 
 
 class Cpu:
-    """CPU seconds (user + system, all threads) of this process over an interval."""
+    """CPU seconds (user + system, all threads) of this process over an interval, and how
+    they split between the event loop's thread and the others (aiosqlite's)."""
 
     def __init__(self) -> None:
+        self.threads0 = thread_cpu()
         self.cpu0 = time.process_time()
         self.wall0 = time.monotonic()
 
@@ -61,6 +93,16 @@ class Cpu:
 
     def wall(self) -> float:
         return time.monotonic() - self.wall0
+
+    def split(self) -> dict[str, float | None]:
+        """{"loop_thread_s", "other_threads_s"} since the start (None where unknown)."""
+        now = thread_cpu()
+        if not now:
+            return {"loop_thread_s": None, "other_threads_s": None}
+        main = threading.get_native_id()
+        loop = now.get(main, 0.0) - self.threads0.get(main, 0.0)
+        other = sum(v - self.threads0.get(t, 0.0) for t, v in now.items() if t != main)
+        return {"loop_thread_s": loop, "other_threads_s": other}
 
 
 class Control:

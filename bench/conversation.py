@@ -1,0 +1,99 @@
+"""Conversation load, in the bot's own process: ours or the echo baseline, closed or open loop.
+
+    python -m bench.conversation --params '{"ctl": …, "api": …, "file": …, "bot": "ours", …}'
+
+Starts the bot as production does (bot.cli.serve: Store, ContentRegistry, build_application,
+start_polling, start_scheduler; no test observer), warms it up, then asks the emulator process
+to run the load and measures this process's CPU time and memory around it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import tempfile
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bench.common import TOKEN, Control, Cpu, emit, peak_rss_mb, quiet_logging, rss_mb
+from bench.echo import build_echo, start_echo
+from bench.scripts import CONVERSATION, steps
+
+WARMUP_FIRST_ID = 9_000_000
+FIRST_ID = 1_000_000
+CONCURRENCY = 256  # bot.app.build_application's default; the echo bot gets the same
+
+
+async def run(p: dict[str, Any]) -> dict[str, Any]:
+    from bot.app import Runtime, build_application, start_polling, stop_polling
+    from bot.clock import SystemClock
+    from bot.content import ContentRegistry
+    from bot.scheduler import start_scheduler
+    from bot.store import Store
+
+    script = steps(CONVERSATION, p["bot"])
+    async with AsyncExitStack() as stack, Control(p["ctl"]) as ctl:
+        if p["bot"] == "ours":
+            data = Path(stack.enter_context(tempfile.TemporaryDirectory(dir=p.get("tmp"))))
+            store = await Store.open(data / "bench.sqlite3")
+            stack.push_async_callback(store.close)
+            runtime = Runtime(
+                store=store,
+                contents=ContentRegistry(),
+                clock=SystemClock(),
+                timezone=ZoneInfo("Asia/Shanghai"),
+                files_dir=data / "files",
+            )
+            app = build_application(
+                runtime,
+                token=TOKEN,
+                base_url=p["api"],
+                base_file_url=p["file"],
+                concurrency=CONCURRENCY,
+            )
+            await stack.enter_async_context(app)
+            await start_polling(app)
+            stack.push_async_callback(stop_polling, app)
+            scheduler = await start_scheduler(app)
+            stack.push_async_callback(scheduler.stop)
+        else:
+            app = build_echo(TOKEN, p["api"], p["file"], CONCURRENCY)
+            await stack.enter_async_context(app)
+            await start_echo(app)
+            stack.push_async_callback(app.stop)
+            stack.push_async_callback(app.updater.stop)  # type: ignore[union-attr]
+
+        load = {"script": script, "mode": p["mode"], "rate": p.get("rate", 0.0), "timeout": 30.0}
+        warm = await ctl.call(
+            "load", **load, first_id=WARMUP_FIRST_ID, merchants=p.get("warmup", 10)
+        )
+        rest = rss_mb()
+        cpu = Cpu()
+        result = await ctl.call("load", **load, first_id=FIRST_ID, merchants=p["merchants"])
+        cpu_s, wall, split = cpu.seconds(), cpu.wall(), cpu.split()
+        updates = max(1, result["updates"])
+        return result | {
+            "bot": p["bot"],
+            "mode": p["mode"],
+            "merchants": p["merchants"],
+            "steps_per_merchant": len(script),
+            "concurrent_updates": CONCURRENCY,
+            "warmup_lost": warm["lost"] + warm["wrong"],
+            "bot_cpu_s": cpu_s,
+            "bot_cpu_util": cpu_s / wall,
+            "cpu_s_per_1000_updates": cpu_s / updates * 1000,
+            "cpu_split_s": split,
+            "rss_rest_mb": rest,
+            "rss_after_mb": rss_mb(),
+            "peak_rss_mb": peak_rss_mb(),
+        }
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--params", required=True)
+    quiet_logging()
+    emit(asyncio.run(run(json.loads(parser.parse_args().params))))

@@ -1,0 +1,368 @@
+"""State at scale: a database of N merchants, then the real bot's start-up, memory at rest and
+/status latency.
+
+`build` (run by the orchestrator, not measured) writes the database quickly: the schema comes
+from Store.open (the real migrations), then one transaction of executemany with realistic
+states. The states are produced by the flows themselves (router.handle driven through typical
+journeys: new, browsing, route chosen, checklist, half-filled form, submitted, need more,
+approved, joined, agency candidates), varied per merchant (names, dates), with their reminder
+rows (rem.plan) and status history.
+
+    python -m bench.scale --params '{"ctl": …, "api": …, "file": …, "db": …, "now": …}'
+
+measures, in the bot process: start-up phase by phase until the first getUpdates reaches the
+emulator, resident memory at rest, the scheduler's queries, operator /stats, and /status
+latency for random merchants (one at a time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import sqlite3
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bench.common import TOKEN, Control, emit, peak_rss_mb, quiet_logging, rss_mb
+from bench.scripts import STATUS, steps
+
+TZ = ZoneInfo("Asia/Shanghai")
+FIRST_ID = 100_000_000
+NOW = datetime(2026, 10, 12, 11, 0, tzinfo=TZ)  # a Monday morning: no quiet hours
+
+
+def iso(moment: datetime) -> str:
+    """The store's timestamp format (bot.store._iso): UTC ISO-8601 to the second."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+# --- realistic states, produced by the flows ------------------------------------------------
+
+
+class Journey:
+    """One simulated merchant driven through flows.router, as the adapter would."""
+
+    def __init__(self, catalog: Any, now: datetime) -> None:
+        from flows.core import MerchantState
+
+        self.catalog = catalog
+        self.now = now
+        self.state = MerchantState(1, created=True)
+        self.records: list[dict[str, Any]] = []
+        self.last_buttons: list[Any] = []
+
+    def _ctx(self) -> Any:
+        from flows.core import Context
+
+        return Context(self.catalog, self.now)
+
+    def event(self, event: Any) -> Journey:
+        from flows import router
+
+        out = router.handle(self.state, event, self._ctx())
+        self._take(out)
+        return self
+
+    def _take(self, out: Any) -> None:
+        self.state = out.state
+        self.state.created = False
+        self.records += out.records
+        for screen in out.screens:
+            if screen.buttons:
+                self.last_buttons = [b for row in screen.buttons for b in row]
+
+    def cmd(self, name: str, args: str = "") -> Journey:
+        from flows.core import Command
+
+        return self.event(Command(name, args))
+
+    def text(self, text: str) -> Journey:
+        from flows.core import Text
+
+        return self.event(Text(text))
+
+    def press(self, action: str, *args: str) -> Journey:
+        from flows.core import Press
+
+        return self.event(Press(action, tuple(args)))
+
+    def press_first(self, action: str) -> Journey:
+        """Press the first button of the last screen with this action."""
+        from flows.core import Press
+
+        button = next(b for b in self.last_buttons if b.action == action)
+        return self.event(Press(button.action, button.args))
+
+    def status(self, new: str, note: str = "") -> Journey:
+        from flows import status
+        from flows.core import Outcome
+
+        self._take(
+            status.change_status(Outcome(self.state.copy()), self._ctx(), new, note, "operator:1")
+        )
+        return self
+
+
+def templates(catalog: Any, now: datetime) -> list[tuple[str, float, Journey]]:
+    """(name, share, journey) of the typical stages merchants are found in."""
+
+    def new() -> Journey:
+        return Journey(catalog, now).cmd("start")
+
+    def browsing() -> Journey:
+        j = new().text("怎么发货")
+        for n in range(2, 6):
+            j.press("ship", "s", str(n))
+        return j.cmd("menu")
+
+    def checklist() -> Journey:
+        j = new().cmd("docs").press("setroute", "platform", "docs").press("docs")
+        j.press("dcq", "brand", "y", "l").press("dcq", "permit", "n", "l")
+        for item in ("license", "tax"):
+            j.press("dcm", item, "1")
+        return j
+
+    def form() -> Journey:
+        return checklist().cmd("apply").text("星河家居").text("家居收纳、厨房小工具")
+
+    def submitted() -> Journey:
+        j = form().text("5万").text("13800138000")
+        return j.press_first("apok").cmd("submitted", (now.date() - timedelta(days=3)).isoformat())
+
+    def agency() -> Journey:
+        j = new().cmd("route").press("setroute", "agency").cmd("agency").press("agadd")
+        j.text("保底王代运营")
+        for _ in range(4):
+            j.press_first("aga")
+        return j
+
+    return [
+        ("new", 0.25, new()),
+        ("browsing", 0.15, browsing()),
+        ("agency", 0.10, agency()),
+        ("checklist", 0.12, checklist()),
+        ("form", 0.10, form()),
+        ("submitted", 0.12, submitted()),
+        ("need_more", 0.05, submitted().status("need_more", "请于 2026-10-20 前补充品牌授权书")),
+        ("approved", 0.05, submitted().status("approved")),
+        ("joined", 0.06, submitted().status("approved").status("joined")),
+    ]
+
+
+def build(path: Path, n: int, seed: int = 7) -> dict[str, Any]:
+    """Write a database of n merchants; returns what was built and how long it took."""
+    from bot.content import ContentRegistry
+    from bot.store import Store
+    from flows import journey
+    from flows import reminders as rem
+    from flows.core import Context
+
+    started = time.monotonic()
+
+    async def schema() -> None:
+        store = await Store.open(path)
+        await store.close()
+
+    asyncio.run(schema())
+    catalog = ContentRegistry().default.catalog
+    stages = templates(catalog, NOW)
+    names = [name for name, _, _ in stages]
+    weights = [share for _, share, _ in stages]
+    proto = {name: json.dumps(j.state.data, ensure_ascii=False) for name, _, j in stages}
+    records = {name: j.records for name, _, j in stages}
+    rng = random.Random(seed)
+    ctx = Context(catalog, NOW)
+    merchants, reminders, history = [], [], []
+    counts: dict[str, int] = dict.fromkeys(names, 0)
+    for uid in range(FIRST_ID, FIRST_ID + n):
+        name = rng.choices(names, weights)[0]
+        counts[name] += 1
+        data = json.loads(proto[name])
+        created = NOW - timedelta(days=rng.randint(0, 120), minutes=rng.randint(0, 1439))
+        fields = (data.get("application") or {}).get("fields")
+        if fields and "shop_name" in fields:
+            fields["shop_name"] = f"星河家居{uid % 9973}号店"
+        if data.get("submitted_on"):
+            submitted = NOW.date() - timedelta(days=rng.randint(0, 40))
+            data["submitted_on"] = submitted.isoformat()
+            if data.get("status_on"):
+                later = min(NOW.date(), submitted + timedelta(days=rng.randint(3, 12)))
+                data["status_on"] = later.isoformat()
+        upcoming = journey.next_stage(data, ctx)
+        merchants.append(
+            (
+                uid,
+                uid,
+                "zh-hans",
+                data.get("route"),
+                upcoming["key"] if upcoming else "done",
+                data.get("status"),
+                json.dumps(data, ensure_ascii=False, sort_keys=True),
+                iso(created),
+                iso(NOW - timedelta(minutes=rng.randint(0, 5000))),
+                1 if rng.random() < 0.01 else 0,
+            )
+        )
+        for p in rem.plan(data, catalog, TZ, NOW):
+            done = p.due <= NOW
+            reminders.append(
+                (
+                    uid,
+                    p.key,
+                    p.kind,
+                    p.chain,
+                    iso(p.due),
+                    "sent" if done else "pending",
+                    json.dumps(p.data),
+                    iso(created),
+                    iso(p.due) if done else None,
+                    1 if done else 0,
+                )
+            )
+        for record in records[name]:
+            when = date.fromisoformat(data.get("status_on") or data["submitted_on"])
+            history.append(
+                (
+                    uid,
+                    iso(datetime.combine(when, NOW.timetz())),
+                    record["by"],
+                    record["old"],
+                    record["new"],
+                    record.get("note", ""),
+                )
+            )
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("BEGIN IMMEDIATE")
+    db.executemany(
+        "INSERT INTO merchants (user_id, chat_id, language, route, stage, status, state,"
+        " created_at, updated_at, unreachable) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        merchants,
+    )
+    db.executemany(
+        "INSERT INTO reminders (user_id, key, kind, chain, due_at, state, data, created_at,"
+        " sent_at, attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        reminders,
+    )
+    db.executemany(
+        "INSERT INTO status_history (user_id, at, by, old, new, note) VALUES (?, ?, ?, ?, ?, ?)",
+        history,
+    )
+    db.execute("COMMIT")
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    return {
+        "merchants": n,
+        "reminders": len(reminders),
+        "pending_reminders": sum(1 for r in reminders if r[5] == "pending"),
+        "status_history": len(history),
+        "stages": counts,
+        "db_mb": path.stat().st_size / 2**20,
+        "build_s": time.monotonic() - started,
+    }
+
+
+# --- the measurement, in the bot process ----------------------------------------------------
+
+
+async def timed(fn: Any, repeat: int = 5) -> float:
+    """The best of a few runs of an async call, in ms."""
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        await fn()
+        best = min(best, time.perf_counter() - t)
+    return best * 1000
+
+
+async def run(p: dict[str, Any]) -> dict[str, Any]:
+    async with Control(p["ctl"]) as ctl:
+        t0 = time.monotonic()
+        phases: dict[str, float] = {}
+
+        def phase(name: str, since: float) -> float:
+            now = time.monotonic()
+            phases[name] = (now - since) * 1000
+            return now
+
+        from bot.app import Runtime, build_application, start_polling, stop_polling
+        from bot.clock import FixedClock
+        from bot.content import ContentRegistry
+        from bot.scheduler import start_scheduler
+        from bot.store import Store
+
+        t = phase("imports_ms", t0)
+        t_open = t
+        store = await Store.open(p["db"])
+        t = phase("store_open_ms", t)
+        contents = ContentRegistry()
+        t = phase("content_ms", t)
+        runtime = Runtime(
+            store=store,
+            contents=contents,
+            clock=FixedClock(datetime.fromisoformat(p["now"])),
+            timezone=TZ,
+            files_dir=Path(p["db"]).parent / "files",
+        )
+        app = build_application(runtime, token=TOKEN, base_url=p["api"], base_file_url=p["file"])
+        await app.initialize()
+        t = phase("build_initialize_ms", t)
+        await start_polling(app)
+        t = phase("start_polling_ms", t)
+        scheduler = await start_scheduler(app)
+        t_ready = time.monotonic()
+        phase("start_scheduler_ms", t)
+        first = (await ctl.call("wait_polling", timeout=30))["t"]
+        startup_s = max(first, t_ready) - t_open
+        try:
+            await asyncio.sleep(p.get("settle", 3.0))  # the scheduler's first pass, idle polls
+            rest = rss_mb()
+            now = runtime.clock.now()
+            queries = {
+                "next_due_ms": await timed(store.next_due),
+                "due_reminders_ms": await timed(lambda: store.due_reminders(now)),
+                "stage_counts_ms": await timed(store.stage_counts),
+                "count_merchants_ms": await timed(store.count_merchants),
+            }
+            rng = random.Random(p.get("seed", 3))
+            sample = rng.sample(range(FIRST_ID, FIRST_ID + p["merchants"]), p["probes"])
+            probe = await ctl.call(
+                "load",
+                script=steps(STATUS, "ours"),
+                mode="closed",
+                first_id=0,
+                merchants=0,
+                ids=sample,
+                concurrency=1,
+                timeout=10.0,
+            )
+        finally:
+            await scheduler.stop()
+            await stop_polling(app)
+            await app.shutdown()
+            await store.close()
+        return {
+            "merchants": p["merchants"],
+            "startup_s": startup_s,
+            "first_getupdates_at": first,
+            "phases_ms": phases,
+            "rss_rest_mb": rest,
+            "peak_rss_mb": peak_rss_mb(),
+            "queries": queries,
+            "status_probes": probe["updates"],
+            "status_lost": probe["lost"] + probe["wrong"],
+            "status_latency_ms": probe["latency_ms"],
+            "scheduler": dict(scheduler.stats),
+        }
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--params", required=True)
+    quiet_logging()
+    emit(asyncio.run(run(json.loads(parser.parse_args().params))))
