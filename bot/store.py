@@ -107,12 +107,13 @@ class Store:
 
     async def load_merchant(self, user_id: int) -> MerchantState:
         """The merchant's state; a fresh one (created=True) when never seen."""
-        async with self.db.execute(
+        # one round trip to the database thread (execute + fetch + close would be three)
+        rows = await self.db.execute_fetchall(
             "SELECT state, unreachable FROM merchants WHERE user_id = ?", (user_id,)
-        ) as cur:
-            row = await cur.fetchone()
-        if row is None:
+        )
+        if not rows:
             return MerchantState(user_id, created=True)
+        row = next(iter(rows))
         return MerchantState(
             user_id,
             created=False,
@@ -135,6 +136,39 @@ class Store:
         """Insert or update the merchant row, append its records and reconcile its reminders
         with the plan (when given), all in one transaction."""
         data = state.data
+        upsert = (
+            """
+            INSERT INTO merchants (user_id, chat_id, language, route, stage, status, state,
+                                   created_at, updated_at, unreachable)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
+            ON CONFLICT (user_id) DO UPDATE SET
+                chat_id = excluded.chat_id,
+                language = COALESCE(excluded.language, merchants.language),
+                route = excluded.route, stage = excluded.stage, status = excluded.status,
+                state = excluded.state, updated_at = excluded.updated_at,
+                -- a message from the merchant proves they can be reached again
+                unreachable = CASE WHEN ? THEN 0 ELSE merchants.unreachable END
+            """,
+            (
+                state.user_id,
+                chat_id,
+                language,
+                data.get("route"),
+                stage,
+                data.get("status"),
+                json.dumps(data, ensure_ascii=False, sort_keys=True),
+                _iso(now),
+                _iso(now),
+                from_merchant,
+            ),
+        )
+        if plan is None and not records:
+            # The common case is one statement, atomic and committed on its own (autocommit):
+            # one round trip instead of BEGIN … COMMIT. The lock keeps it out of another
+            # task's open transaction on this shared connection.
+            async with self._write_lock:
+                await self.db.execute(*upsert)
+            return
         async with self.transaction() as db:
             if plan is not None:
                 await self._reconcile(db, state.user_id, plan, now)
@@ -152,32 +186,7 @@ class Store:
                             str(record.get("note", "")),
                         ),
                     )
-            await db.execute(
-                """
-                INSERT INTO merchants (user_id, chat_id, language, route, stage, status, state,
-                                       created_at, updated_at, unreachable)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
-                ON CONFLICT (user_id) DO UPDATE SET
-                    chat_id = excluded.chat_id,
-                    language = COALESCE(excluded.language, merchants.language),
-                    route = excluded.route, stage = excluded.stage, status = excluded.status,
-                    state = excluded.state, updated_at = excluded.updated_at,
-                    -- a message from the merchant proves they can be reached again
-                    unreachable = CASE WHEN ? THEN 0 ELSE merchants.unreachable END
-                """,
-                (
-                    state.user_id,
-                    chat_id,
-                    language,
-                    data.get("route"),
-                    stage,
-                    data.get("status"),
-                    json.dumps(data, ensure_ascii=False, sort_keys=True),
-                    _iso(now),
-                    _iso(now),
-                    from_merchant,
-                ),
-            )
+            await db.execute(*upsert)
 
     async def _reconcile(
         self, db: aiosqlite.Connection, user_id: int, plan: list[Planned], now: datetime
