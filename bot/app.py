@@ -28,7 +28,7 @@ from telegram import (
     Message,
     Update,
 )
-from telegram.constants import ChatType, ParseMode
+from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
@@ -308,6 +308,14 @@ def make_dispatch(runtime: Runtime) -> Callable[[Update, ContextTypes.DEFAULT_TY
         chat = update.effective_chat
         if user is None or (chat is not None and chat.type != ChatType.PRIVATE):
             return  # the bot works in private chats only
+        if update.my_chat_member is not None:
+            # Telegram tells us when the merchant blocks or unblocks the bot: pause or resume
+            # their reminders at once instead of learning it from a failed send.
+            status = update.my_chat_member.new_chat_member.status
+            reachable = status not in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT)
+            if await runtime.store.set_reachable(user.id, reachable) and reachable:
+                runtime.on_plan_change()
+            return
         event = decode_update(update, ctx.bot.username)
         query = update.callback_query
         if event is None:

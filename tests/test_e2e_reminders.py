@@ -219,7 +219,7 @@ async def test_a_blocked_merchant_is_paused_others_are_served_and_a_message_resu
         blocked, fine = bot.merchant(605), bot.merchant(606)
         await submit(blocked)
         await submit(fine)
-        server.block(605)
+        server.block(605, notify=False)  # like a deactivated account: no update, only 403s
         clock.at = local(2026, 10, 8, 10, 1).astimezone(UTC)
         bot.scheduler.wake()
         await bot.scheduler.wait_for("sent", 1)
@@ -227,7 +227,7 @@ async def test_a_blocked_merchant_is_paused_others_are_served_and_a_message_resu
         assert len(reminder_calls(server, 606)) == 1
         assert await bot.store.is_unreachable(605)
         assert await bot.scheduler.run_due() == 0  # paused: not retried against a wall
-        server.unblock(605)
+        server.unblock(605, notify=False)
         await blocked.send("/start")  # a message from them: reachable again
         await bot.scheduler.wait_for("sent", 2)
         assert not await bot.store.is_unreachable(605)
@@ -325,7 +325,7 @@ async def test_operator_learns_when_the_push_could_not_be_delivered(server, tmp_
         clock=FixedClock(local(2026, 9, 28, 11)),
     ) as bot:
         await submit(bot.merchant(610))
-        server.block(610)
+        server.block(610, notify=False)
         [done] = await bot.merchant(OPERATOR).send("/setstatus 610 rejected 资料不全")
         assert "没能推送" in done.text and "屏蔽" in done.text
         assert (await bot.store.load_merchant(610)).data["status"] == "rejected"
@@ -361,3 +361,30 @@ async def test_mute_and_snooze_from_the_reminder_itself(server, tmp_path):
         clock.at = local(2026, 10, 14, 10, 0).astimezone(UTC)  # overdue would be due now
         assert await bot.scheduler.run_due() == 0
     assert_clean(server)
+
+
+async def member_update_handled(server, bot, action) -> None:
+    """Do `action` (block/unblock), then wait until the bot handled its my_chat_member update."""
+    mark = server.mark()
+    action()
+    call = await server.wait_for(
+        lambda c: c.method == "getUpdates" and any("my_chat_member" in u for u in (c.result or ())),
+        since=mark,
+    )
+    update = next(u for u in call.result if "my_chat_member" in u)
+    await bot.tracker.wait(update["update_id"])
+
+
+async def test_blocking_and_unblocking_the_bot_pauses_and_resumes_reminders(server, tmp_path):
+    clock = FixedClock(local(2026, 9, 28, 11))
+    async with running_bot(server, tmp_path / "db", clock=clock) as bot:
+        await submit(bot.merchant(612))
+        await member_update_handled(server, bot, lambda: server.block(612))  # kicked
+        assert await bot.store.is_unreachable(612)
+        clock.at = local(2026, 10, 8, 10, 1).astimezone(UTC)
+        assert await bot.scheduler.run_due() == 0  # paused: not even tried
+        assert [c for c in server.calls if c.error_code == 403] == []
+        await member_update_handled(server, bot, lambda: server.unblock(612))  # member again
+        await bot.scheduler.wait_for("sent", 1)  # resumed without a message from them
+        assert len(reminder_calls(server, 612)) == 1
+        assert not await bot.store.is_unreachable(612)

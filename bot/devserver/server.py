@@ -472,13 +472,16 @@ class BotApiServer:
         )
         return self._enqueue("message", self._wire(chat, self._add_message(chat, msg)))
 
-    def block(self, user_id: int) -> None:
-        """The merchant blocks the bot: later calls to the chat get 403."""
-        self._set_blocked(user_id, True)
+    def block(self, user_id: int, *, notify: bool = True) -> None:
+        """The merchant blocks the bot: later calls to the chat get 403.
 
-    def unblock(self, user_id: int) -> None:
+        notify=False: no my_chat_member update reaches the bot, as when an account is
+        deactivated; the bot only learns it from a refused send."""
+        self._set_blocked(user_id, True, notify)
+
+    def unblock(self, user_id: int, *, notify: bool = True) -> None:
         """The merchant unblocks (restarts) the bot."""
-        self._set_blocked(user_id, False)
+        self._set_blocked(user_id, False, notify)
 
     def drop_answers(self, method: str, times: int = 1) -> None:
         """Carry out the next `times` calls of `method` but cut the connection before answering."""
@@ -573,11 +576,13 @@ class BotApiServer:
         chat.messages[msg.message_id] = msg
         return msg
 
-    def _set_blocked(self, user_id: int, blocked: bool) -> None:
+    def _set_blocked(self, user_id: int, blocked: bool, notify: bool = True) -> None:
         chat = self._ensure_chat(user_id)
         if chat.blocked == blocked:
             return
         chat.blocked = blocked
+        if not notify:
+            return
         member = {"user": self.bot_user, "status": "member"}
         kicked = {"user": self.bot_user, "status": "kicked", "until_date": 0}
         old, new = (member, kicked) if blocked else (kicked, member)
