@@ -18,13 +18,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flows import route
+from flows.journey import IN_REVIEW
 from flows.workdays import next_working_day_after, review_window
 
 REMIND_AT = time(10, 0)  # local time of day for every reminder
 QUIET_START = time(21, 0)  # quiet hours 21:00–09:00 local
 QUIET_END = time(9, 0)
 DEFAULT_INTERVAL_DAYS = 7
-IN_REVIEW = ("submitted", "reviewing", "need_more")
 SNOOZE = timedelta(days=1)
 
 # The action a reminder's buttons lead to, by kind (label key, action, args).
