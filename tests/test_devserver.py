@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dtm
-import time
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -102,11 +101,10 @@ async def test_text_arrives_with_bot_command_entity(srv: BotApiServer, tg: Bot) 
 async def test_long_poll_returns_as_soon_as_an_update_is_queued(srv: BotApiServer, tg: Bot) -> None:
     poll = asyncio.create_task(tg.get_updates(timeout=5))
     await srv.wait_until_polling()
-    started = time.monotonic()
     srv.user_sends_text(USER, "/start")
+    # the poll asked for 5 s: it must come back with the update well before that
     [update] = await asyncio.wait_for(poll, 2)
     assert update.message.text == "/start"
-    assert time.monotonic() - started < 1.0
 
 
 async def test_html_and_keyboard_round_trip(srv: BotApiServer, tg: Bot) -> None:
