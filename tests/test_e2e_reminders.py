@@ -236,7 +236,7 @@ async def test_a_blocked_merchant_is_paused_others_are_served_and_a_message_resu
     assert {c.error_code for c in refused} == {403}
 
 
-async def test_a_thousand_due_at_once_under_the_flood_limit_without_a_single_429(tmp_path):
+async def test_many_due_at_once_under_the_flood_limit_without_a_single_429(tmp_path):
     async with BotApiServer(flood_global_per_sec=30, flood_per_chat_per_sec=1) as server:
         clock = FixedClock(local(2026, 9, 28, 9))
         n = 120  # enough to span several seconds of the overall limit (the bench does 5,000)
