@@ -201,16 +201,15 @@ async def commit(
         runtime.on_plan_change()
         return
     catalog = runtime.contents.default.catalog
-    old_plan = rem.plan(before.data, catalog, runtime.timezone, now)
-    new_plan = rem.plan(outcome.state.data, catalog, runtime.timezone, now)
-    changed_plan = old_plan != new_plan or (outcome.state.created and bool(new_plan))
-    if (
-        outcome.state.created
-        or outcome.state.unreachable
-        or outcome.state.data != before.data
-        or outcome.records
-        or changed_plan
-    ):
+    changed_data = outcome.state.created or outcome.state.data != before.data
+    # The plan derives from the state, so an unchanged state keeps its plan (the one part that
+    # moves with time, the recurring operation check, is re-planned by the scheduler).
+    new_plan = rem.plan(outcome.state.data, catalog, runtime.timezone, now) if changed_data else []
+    changed_plan = changed_data and (
+        new_plan != rem.plan(before.data, catalog, runtime.timezone, now)
+        or (outcome.state.created and bool(new_plan))
+    )
+    if changed_data or outcome.state.unreachable or outcome.records:
         upcoming = journey.next_stage(outcome.state.data, Context(catalog, now))
         await runtime.store.save_merchant(
             outcome.state,

@@ -175,6 +175,19 @@ class Scheduler:
             cutoff = loop.time() - self.per_chat_interval
             self._last_to_chat = {c: t for c, t in self._last_to_chat.items() if t > cutoff}
 
+    async def _plan_next(self, user_id: int) -> None:
+        """A recurring reminder went out: plan its next occurrence from the current state
+        (the merchant may never write again, so no state change would do it)."""
+        runtime = self.runtime
+        async with runtime.locks.hold(user_id):
+            state = await runtime.store.load_merchant(user_id)
+            if state.created:
+                return  # deleted meanwhile
+            now = runtime.clock.now()
+            catalog = runtime.contents.default.catalog
+            plan = rem.plan(state.data, catalog, runtime.timezone, now)
+            await runtime.store.replan(user_id, plan, now)
+
     async def _deliver(self, row: dict[str, Any]) -> bool:
         """Send one reminder; record the outcome. True if delivered."""
         store = self.runtime.store
@@ -219,6 +232,8 @@ class Scheduler:
                 await self._count("uncertain" if state == "uncertain" else "deferred")
                 return False
             await store.set_reminder_state([row["id"]], "sent", sent_at=self.runtime.clock.now())
+            if row["chain"] == "ops":
+                await self._plan_next(row["user_id"])
             await self._count("sent", 1)
             return True
         await store.set_reminder_state([row["id"]], "pending")

@@ -233,6 +233,11 @@ class Store:
             (user_id, *keys),
         )
 
+    async def replan(self, user_id: int, plan: list[Planned], now: datetime) -> None:
+        """Reconcile a merchant's reminders with a fresh plan (no state change)."""
+        async with self.transaction() as db:
+            await self._reconcile(db, user_id, plan, now)
+
     async def reminders_of(self, user_id: int) -> list[dict[str, Any]]:
         """Every reminder row of a merchant (for /mydata and operators)."""
         async with self.db.execute(

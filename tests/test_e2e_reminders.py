@@ -388,3 +388,20 @@ async def test_blocking_and_unblocking_the_bot_pauses_and_resumes_reminders(serv
         await bot.scheduler.wait_for("sent", 1)  # resumed without a message from them
         assert len(reminder_calls(server, 612)) == 1
         assert not await bot.store.is_unreachable(612)
+
+
+async def test_weekly_operation_checks_keep_coming_without_a_word_from_the_merchant(
+    server, tmp_path
+):
+    clock = FixedClock(local(2026, 10, 1, 11))
+    async with running_bot(
+        server, tmp_path / "db", clock=clock, admin_ids=frozenset({OPERATOR})
+    ) as bot:
+        await submit(bot.merchant(613), "2026-09-20")
+        await bot.merchant(OPERATOR).send("/setstatus 613 joined")  # joined 10-01
+        for week in (1, 2, 3):  # 10-08, 10-15, 10-22 at 10:00
+            clock.at = local(2026, 10, 1 + 7 * week, 10, 1).astimezone(UTC)
+            bot.scheduler.wake()
+            await bot.scheduler.wait_for("sent", week)
+        checks = [c for c in reminder_calls(server, 613) if "定期看看店铺" in c.params["text"]]
+        assert len(checks) == 3
