@@ -250,7 +250,7 @@ async def run_operator(
     """Carry out an operator command on another merchant; the operator's confirmation."""
     catalog = runtime.contents.default.catalog
     if order["op"] == "stats":
-        return operator.stats_screen(await runtime.store.stage_counts())
+        return operator.stats_screen(await runtime.store.stage_counts(runtime.admin_ids))
     target = int(order["target"])
     async with runtime.locks.hold(target):
         state = await runtime.store.load_merchant(target)
@@ -281,13 +281,20 @@ async def push(
 ) -> tuple[bool, str]:
     """Send screens to a merchant who did not write just now; (delivered, reason)."""
     content = runtime.contents.default
+    # A result recorded at night arrives at once but silently (no sound or vibration), so
+    # the merchant finds it in the morning and the quiet hours hold.
+    silent = rem.in_quiet_hours(runtime.clock.now(), runtime.timezone)
     try:
         for screen in screens:
             text = content.render_text(screen.template, screen.data)
             markup = keyboard(content, screen)
             await _with_retry(
                 lambda text=text, markup=markup: ctx.bot.send_message(
-                    user_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
+                    user_id,
+                    text,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup,
+                    disable_notification=silent,
                 )
             )
     except Forbidden:
@@ -345,7 +352,12 @@ def make_dispatch(runtime: Runtime) -> Callable[[Update, ContextTypes.DEFAULT_TY
                 await commit(runtime, state, outcome, user.id, chat, user.language_code, now)
                 if query is not None:
                     answered = True
-                    await _answer(query, content.notice(outcome.notice) if outcome.notice else None)
+                    await _answer(
+                        query,
+                        content.notice(outcome.notice, outcome.notice_params)
+                        if outcome.notice
+                        else None,
+                    )
                 for screen in outcome.screens:
                     await show(update, ctx, content, screen)
                 if "export" in outcome.effects:

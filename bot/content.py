@@ -87,7 +87,9 @@ class Content:
         self.env.globals["t"] = data
         self.env.filters["day"] = self._format_day
         self.env.filters["money"] = self._format_money
+        self.env.filters["by_route"] = by_route
         self._labels = jinja2.Environment(autoescape=False, undefined=jinja2.StrictUndefined)
+        self._labels.filters["day"] = self._format_day
 
     def _format_day(self, iso: str) -> str:
         """An ISO date as the locale writes it, with the weekday (ui.yaml `day_format`)."""
@@ -127,15 +129,27 @@ class Content:
             return source
         return _label_template(self._labels, source).render(**dict(button.params)).strip()
 
-    def notice(self, key: str) -> str:
-        """A short callback answer text."""
-        return str(self.data["ui"]["notices"][key])
+    def notice(self, key: str, params: dict[str, Any] | None = None) -> str:
+        """A short callback answer text (a template when it has {{ }} placeholders)."""
+        source = str(self.data["ui"]["notices"][key])
+        if "{" not in source:
+            return source
+        return _label_template(self._labels, source).render(**(params or {})).strip()
 
     def keyboard(self, screen: Screen) -> list[list[tuple[str, str]]]:
         """Rows of (label, callback_data) for a screen."""
         return [
             [(self.label(b), callbacks.encode(b)) for b in row] for row in screen.buttons if row
         ]
+
+
+def by_route(value: Any, route: str | None) -> Any:
+    """A content value written once, or per route ({agency: …, platform: …}): the route's own.
+
+    Without a route yet, the platform's wording (the programme the bot describes by default)."""
+    if isinstance(value, dict) and ("agency" in value or "platform" in value):
+        return value.get(route or "platform", value.get("platform"))
+    return value
 
 
 @lru_cache(maxsize=256)

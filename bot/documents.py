@@ -91,10 +91,12 @@ async def fetch_and_store(
     """Download the file the flow accepted, check its size and type, store it and record it.
 
     Never raises for a bad file or a failed download: the answer is a Rejected with a reason
-    ("size", "type" with what the file really is, "download").
+    ("size", "empty" for 0 bytes, "type" with what the file really is, "download").
     """
     if upload.size is not None and upload.size > MAX_BYTES:
         return Rejected(item, "size", str(upload.size))  # refused before any download
+    if upload.size == 0:
+        return Rejected(item, "empty")  # nothing to download
     try:
         file = await bot.get_file(upload.file_id)
     except BadRequest as exc:
@@ -107,6 +109,8 @@ async def fetch_and_store(
         return Rejected(item, "download")
     if file.file_size is not None and file.file_size > MAX_BYTES:
         return Rejected(item, "size", str(file.file_size))
+    if file.file_size == 0:
+        return Rejected(item, "empty")
     try:
         content = bytes(await file.download_as_bytearray())
     except (TelegramError, RuntimeError, OSError) as exc:
@@ -114,6 +118,8 @@ async def fetch_and_store(
         return Rejected(item, "download")
     if len(content) > MAX_BYTES:
         return Rejected(item, "size", str(len(content)))
+    if not content:
+        return Rejected(item, "empty")  # the size was not announced, or not truthfully
     mime = sniff(content)
     if mime is None:
         return Rejected(item, "type", describe(content))

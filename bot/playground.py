@@ -9,9 +9,11 @@ printed and the program exits at the end of the input.
 from __future__ import annotations
 
 import asyncio
+import json
 import mimetypes
 import shutil
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 from bot.app import Runtime, build_application, start_polling, stop_polling
@@ -22,6 +24,7 @@ from bot.devserver.client import MerchantClient, Shown, UpdateTracker, shown_sin
 from bot.devserver.server import BotApiServer
 from bot.scheduler import Scheduler, start_scheduler
 from bot.store import Store
+from flows import reminders as rem
 from flows.parsing import ParseError, parse_duration
 
 HELP = """\
@@ -115,6 +118,42 @@ class _Session:
         self.scheduler = scheduler
         self.clients: dict[int, MerchantClient] = {}
         self.client = self._client(user_id)
+        self.clock_file: Path | None = None
+
+    async def advance(self, delta: timedelta, since: int) -> None:
+        """Move the clock forward, stopping at every reminder's due time on the way (in
+        order, each printed as it arrives), as if the time had really passed."""
+        runtime = self.scheduler.runtime
+        target = self.clock.now() + delta
+        while True:
+            due = await runtime.store.next_due()
+            if due is None or due > target:
+                break
+            stop = max(due, self.clock.now())
+            if rem.in_quiet_hours(stop, runtime.timezone):
+                stop = rem.quiet_end(stop, runtime.timezone)  # held for the night
+            if stop > target:
+                break
+            self.clock.advance(stop - self.clock.now())
+            mark = self.server.mark()
+            sent = await self.scheduler.run_due()
+            if self.server.mark() > mark:
+                local = stop.astimezone(runtime.timezone)
+                print(f"(bot time {local:%Y-%m-%d %H:%M})")
+                self._print_since(mark)
+            if not sent and await runtime.store.next_due() == due:
+                break  # cannot be delivered now (network trouble): leave it for later
+        self.clock.advance(target - self.clock.now())
+        mark = self.server.mark()
+        await self.scheduler.run_due()
+        self._print_since(mark)
+
+    def _save_clock(self) -> None:
+        """Remember how far the clock was moved, for the next `chat` with the same data."""
+        if self.clock_file is not None:
+            self.clock_file.write_text(
+                json.dumps({"offset_seconds": self.clock.offset.total_seconds()}), "utf-8"
+            )
 
     def _client(self, user_id: int) -> MerchantClient:
         """The simulated merchant with this id (created on first use)."""
@@ -165,10 +204,11 @@ class _Session:
             except ParseError:
                 print("(usage: :advance 3d, :advance 2h30m, :advance 1w)\n")
                 return True
-            self.clock.advance(delta)
+            await self.advance(delta, since)
+            self._save_clock()
             local = self.clock.now().astimezone(self.scheduler.runtime.timezone)
             print(f"(clock moved by {delta}; bot time is now {local:%Y-%m-%d %H:%M %Z})\n")
-            await self.scheduler.run_due()
+            return True
         elif word == "as" and rest.isdigit():
             self.client = self._client(int(rest))
             print(f"(you are now user {rest})\n")
@@ -180,6 +220,14 @@ class _Session:
         return True
 
 
+def _saved_offset(path: Path) -> timedelta:
+    """The clock offset an earlier `chat` with the same data left (none: real time)."""
+    try:
+        return timedelta(seconds=float(json.loads(path.read_text("utf-8"))["offset_seconds"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return timedelta(0)
+
+
 async def run_playground(
     settings: Settings, data_dir: Path, *, fresh: bool, user_id: int, operator_id: int
 ) -> int:
@@ -188,7 +236,8 @@ async def run_playground(
         shutil.rmtree(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     store = await Store.open(data_dir / "merchant-bot.sqlite3")
-    clock = ShiftedClock()
+    clock_file = data_dir / "clock.json"
+    clock = ShiftedClock(_saved_offset(clock_file))
     runtime = Runtime(
         store=store,
         contents=ContentRegistry(),
@@ -211,6 +260,10 @@ async def run_playground(
             await start_polling(app, timeout=10)
             scheduler = await start_scheduler(app)
             session = _Session(server, tracker, clock, scheduler, user_id)
+            session.clock_file = clock_file
+            # merchants saved by an earlier `chat` can be reached (operator pushes) at once
+            for chat_id in await store.chat_ids():
+                server.add_user(chat_id)
             print("速卖通托管助手 · 离线试玩 (offline playground). Type :help for the syntax.\n")
             queue = await _lines()
             while True:

@@ -192,10 +192,13 @@ class Scheduler:
         """Send one reminder; record the outcome. True if delivered."""
         store = self.runtime.store
         content = self.runtime.contents.for_language(row["language"])
-        screen = rem.reminder_screen(row["kind"], row["key"], json.loads(row["data"]))
+        today = self.runtime.clock.now().astimezone(self.runtime.timezone).date()
+        screen = rem.reminder_screen(row["kind"], row["key"], json.loads(row["data"]), today)
         text = content.render_text(screen.template, screen.data)
         markup = keyboard(content, screen)
-        await store.set_reminder_state([row["id"]], "sending")
+        if not await store.claim(row["id"]):
+            await self._count("moot", 1)  # changed since this pass read it
+            return False
         for attempt in range(self.retries + 1):
             await self._pace(row["chat_id"])
             try:

@@ -191,47 +191,61 @@ class Store:
     async def _reconcile(
         self, db: aiosqlite.Connection, user_id: int, plan: list[Planned], now: datetime
     ) -> None:
-        """Make the pending reminders equal the plan: add new keys, move changed due times,
-        revive cancelled ones that are planned again, cancel pending ones no longer planned."""
-        keys = [p.key for p in plan]
-        # A reminder whose moment has already passed when it is first planned (a submission
-        # recorded late) is moot: the screen the merchant sees now says the same. It is kept
-        # as 'skipped' so that it is never sent later either.
-        await db.executemany(
-            """
-            INSERT INTO reminders (user_id, key, kind, chain, due_at, data, created_at, state)
-            VALUES (?, ?, ?, ?, ?, ?, ?, CASE WHEN ? THEN 'skipped' ELSE 'pending' END)
-            ON CONFLICT (user_id, key) DO UPDATE SET due_at = excluded.due_at,
-                data = excluded.data,
-                -- unchanged due time: a pending reminder stays pending even if overdue
-                -- (it fell due while the bot was down and must still be delivered)
-                state = CASE WHEN reminders.due_at = excluded.due_at THEN reminders.state
-                             ELSE excluded.state END
-            WHERE reminders.state = 'pending'
-               OR (reminders.state = 'cancelled' AND excluded.state = 'pending')
-            """,
-            [
-                (
-                    user_id,
-                    p.key,
-                    p.kind,
-                    p.chain,
-                    _iso(p.due),
-                    json.dumps(p.data),
-                    _iso(now),
-                    p.due < now,
+        """Make the merchant's pending reminders exactly the plan.
+
+        - a planned key never seen is added: pending, or 'skipped' when its moment has already
+          passed (a submission recorded late: the screen the merchant sees now says the same);
+        - a pending one keeps waiting; if its moment moved it is re-timed (and skipped when the
+          new moment is already past); an unchanged pending one stays pending even if overdue
+          (it fell due while the bot was down and must still be delivered);
+        - a cancelled one that is planned again is revived the same way;
+        - one already sent (or dropped, skipped, uncertain, failed) for the same moment is
+          never sent again; planned for another moment, it is a new reminder;
+        - a pending one no longer planned is cancelled. Rows being sent are left alone.
+        """
+        rows = await db.execute_fetchall(
+            "SELECT id, key, due_at, state FROM reminders WHERE user_id = ?", (user_id,)
+        )
+        existing = {row["key"]: row for row in rows}
+        inserts: list[tuple[Any, ...]] = []
+        updates: list[tuple[Any, ...]] = []
+        for p in plan:
+            due = _iso(p.due)
+            fresh = "pending" if p.due >= now else "skipped"
+            row = existing.get(p.key)
+            if row is None:
+                inserts.append(
+                    (user_id, p.key, p.kind, p.chain, due, json.dumps(p.data), _iso(now), fresh)
                 )
-                for p in plan
-            ],
-        )
-        marks = ",".join("?" * len(keys))
-        await db.execute(
-            f"UPDATE reminders SET state = 'cancelled' WHERE user_id = ? AND state = 'pending'"
-            f" AND key NOT IN ({marks})"
-            if keys
-            else "UPDATE reminders SET state = 'cancelled' WHERE user_id = ? AND state = 'pending'",
-            (user_id, *keys),
-        )
+                continue
+            same_moment = row["due_at"] == due
+            if row["state"] == "sending":
+                continue
+            if row["state"] == "pending":
+                state = "pending" if same_moment else fresh
+            elif row["state"] == "cancelled" or not same_moment:
+                state = fresh
+            else:
+                continue  # sent, dropped, skipped, uncertain or failed for this very moment
+            updates.append((due, json.dumps(p.data), state, row["id"]))
+        if inserts:
+            await db.executemany(
+                "INSERT INTO reminders (user_id, key, kind, chain, due_at, data, created_at, state)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                inserts,
+            )
+        if updates:
+            await db.executemany(
+                "UPDATE reminders SET due_at = ?, data = ?, state = ?, sent_at = NULL"
+                " WHERE id = ?",
+                updates,
+            )
+        planned = {p.key for p in plan}
+        gone = [r["id"] for r in rows if r["state"] == "pending" and r["key"] not in planned]
+        if gone:
+            await db.executemany(
+                "UPDATE reminders SET state = 'cancelled' WHERE id = ?", [(i,) for i in gone]
+            )
 
     async def replan(self, user_id: int, plan: list[Planned], now: datetime) -> None:
         """Reconcile a merchant's reminders with a fresh plan (no state change)."""
@@ -283,6 +297,17 @@ class Store:
                 [(state, _iso(sent_at) if sent_at else None, state, i) for i in ids],
             )
 
+    async def claim(self, reminder_id: int) -> bool:
+        """Mark a pending reminder 'sending' (committed); False if it is no longer pending
+        (the merchant changed something since the pass read it: it is not sent)."""
+        async with self.transaction() as db:
+            cur = await db.execute(
+                "UPDATE reminders SET state = 'sending', attempts = attempts + 1"
+                " WHERE id = ? AND state = 'pending'",
+                (reminder_id,),
+            )
+            return cur.rowcount > 0
+
     async def recover_interrupted(self) -> int:
         """After a crash, a reminder left 'sending' may or may not have arrived: never resend."""
         async with self.transaction() as db:
@@ -308,20 +333,34 @@ class Store:
             row = await cur.fetchone()
         return bool(row and row[0])
 
-    async def stage_counts(self) -> dict[str, Any]:
-        """How many merchants per route and per status (for /stats)."""
-        result: dict[str, Any] = {"total": await self.count_merchants()}
+    async def stage_counts(
+        self, exclude: frozenset[int] | set[int] | tuple[int, ...] = ()
+    ) -> dict[str, Any]:
+        """How many merchants per route and per status (for /stats); the users in `exclude`
+        (the operators, BOT_ADMIN_IDS) are not merchants and are not counted."""
+        ids = sorted({int(i) for i in exclude})
+        others = f"user_id NOT IN ({', '.join('?' * len(ids))})" if ids else "1 = 1"
+
+        async def one(sql: str) -> int:
+            async with self.db.execute(sql, ids) as cur:
+                row = await cur.fetchone()
+            return int(row[0]) if row else 0
+
+        result: dict[str, Any] = {
+            "total": await one(f"SELECT COUNT(*) FROM merchants WHERE {others}")
+        }
         for column in ("route", "status"):
             async with self.db.execute(
-                f"SELECT COALESCE({column}, ''), COUNT(*) FROM merchants GROUP BY 1"
+                f"SELECT COALESCE({column}, ''), COUNT(*) FROM merchants WHERE {others} GROUP BY 1",
+                ids,
             ) as cur:
                 result[column] = {row[0]: row[1] for row in await cur.fetchall()}
-        async with self.db.execute("SELECT COUNT(*) FROM merchants WHERE unreachable = 1") as cur:
-            row = await cur.fetchone()
-        result["unreachable"] = int(row[0]) if row else 0
-        async with self.db.execute("SELECT COUNT(*) FROM reminders WHERE state = 'pending'") as cur:
-            row = await cur.fetchone()
-        result["pending_reminders"] = int(row[0]) if row else 0
+        result["unreachable"] = await one(
+            f"SELECT COUNT(*) FROM merchants WHERE unreachable = 1 AND {others}"
+        )
+        result["pending_reminders"] = await one(
+            f"SELECT COUNT(*) FROM reminders WHERE state = 'pending' AND {others}"
+        )
         return result
 
     async def status_history(self, user_id: int) -> list[dict[str, Any]]:
@@ -351,6 +390,11 @@ class Store:
         async with self.transaction() as db:
             for table in MERCHANT_TABLES:
                 await db.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))
+
+    async def chat_ids(self) -> list[int]:
+        """The chat of every stored merchant."""
+        rows = await self.db.execute_fetchall("SELECT chat_id FROM merchants")
+        return [int(row[0]) for row in rows]
 
     async def count_merchants(self) -> int:
         """How many merchants are stored."""

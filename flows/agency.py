@@ -26,12 +26,16 @@ Callback data:
     agadd / agstop       ask for a new candidate's name / stop asking
     agc:<id>             a candidate's scorecard
     agq:<id>:<key>[:r]   one question (r: opened from the scorecard to change an answer)
+    age:<id>:<page>      a page of answers to change (改基本条件 / 改危险信号, 上一页 / 下一页)
     aga:<id>:<key>:<answer>[:r]
     agn:<id>[:<key>]     the next unanswered question (after <key>: skip it)
     agcmp                side-by-side comparison
     agpick:<id>[:ok|off] choose (ok: despite red flags) / un-choose
     agdel:<id>[:ok]      delete (asks first)
-    sc, scq:<key>[:r], sca:<key>:<answer>[:r], scn[:<key>]   the same for the self-check
+    sc, scq:<key>[:r], sca:<key>:<answer>[:r], scn[:<key>], sce:<page>   the same for the
+                         self-check
+
+Every screen keeps to ten buttons or fewer: the answers to change are paged (PAGE_ITEMS).
 """
 
 from __future__ import annotations
@@ -48,6 +52,9 @@ ANSWERS = ("yes", "no", "unsure")
 REVIEW = "r"  # marks a question opened from a scorecard / summary: answering returns there
 NAME_INPUT = "agency_name"
 NAME_MAX = 40
+# At most this many answers on one 改答案 page; with 上一页 / 下一页 and 返回 a screen keeps
+# to ten buttons or fewer (a phone shows them without scrolling).
+PAGE_ITEMS = 6
 
 # Route A stores criteria answers and red-flag answers apart; route B its two checklists.
 A_STORES = (("answers", "criteria"), ("flags", "red_flags"))
@@ -124,10 +131,17 @@ def _next_key(
 
 
 def _answer_buttons(
-    ctx: Context, action: str, prefix: tuple[str, ...], current: str | None, review: bool
+    ctx: Context,
+    action: str,
+    prefix: tuple[str, ...],
+    current: str | None,
+    review: bool,
+    *,
+    flag: bool = False,
 ) -> tuple[Button, ...]:
-    """是 / 否 / 不确定, the current answer marked."""
-    texts = _cfg(ctx)["answers"]
+    """是 / 否 / 不确定, the current answer marked; a red flag's say what 是 means (是，有)."""
+    cfg = _cfg(ctx)
+    texts = (cfg.get("flag_answers") or cfg["answers"]) if flag else cfg["answers"]
     mode = (REVIEW,) if review else ()
     return tuple(
         Button.of("ag_answer", action, *prefix, a, *mode, text=texts[a], current=current == a)
@@ -138,6 +152,62 @@ def _answer_buttons(
 def _pairs(buttons: list[Button]) -> list[tuple[Button, ...]]:
     """Buttons two to a row."""
     return [tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2)]
+
+
+def _edit_pages(
+    ctx: Context, stores: tuple[tuple[str, str], ...]
+) -> list[tuple[str, str, list[dict[str, Any]]]]:
+    """The answers to change, split into pages of at most PAGE_ITEMS: (store, section, items).
+
+    A page holds one section; criteria groups are kept together where they fit, so a page
+    reads as "公司实力、用户评价、资质" rather than cutting a group in two.
+    """
+    pages: list[tuple[str, str, list[dict[str, Any]]]] = []
+    for store, section in stores:
+        groups: list[list[dict[str, Any]]] = []
+        for item in _cfg(ctx)[section]:
+            if groups and groups[-1][0].get("group") == item.get("group"):
+                groups[-1].append(item)
+            else:
+                groups.append([item])
+        current: list[dict[str, Any]] = []
+        for group in groups:
+            for start in range(0, len(group), PAGE_ITEMS):
+                part = group[start : start + PAGE_ITEMS]
+                if current and len(current) + len(part) > PAGE_ITEMS:
+                    pages.append((store, section, current))
+                    current = []
+                current = current + part
+        if current:
+            pages.append((store, section, current))
+    return pages
+
+
+def _first_pages(pages: list[tuple[str, str, list[dict[str, Any]]]]) -> list[tuple[str, int]]:
+    """(section, page index) of the first page of each section: the 改… entry buttons."""
+    firsts: list[tuple[str, int]] = []
+    for i, (_, section, _) in enumerate(pages):
+        if not firsts or firsts[-1][0] != section:
+            firsts.append((section, i))
+    return firsts
+
+
+def _page_arg(raw: str, count: int) -> int | None:
+    """A page number from a button argument, if it is one of the `count` pages."""
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 3:
+        return None
+    page = int(raw)
+    return page if page < count else None
+
+
+def _page_nav(action: str, prefix: tuple[str, ...], page: int, count: int) -> tuple[Button, ...]:
+    """上一页 / 下一页 between edit pages."""
+    nav = []
+    if page > 0:
+        nav.append(Button.of("ag_prev_page", action, *prefix, page - 1))
+    if page + 1 < count:
+        nav.append(Button.of("ag_next_page", action, *prefix, page + 1))
+    return tuple(nav)
 
 
 # --- route A: the record ----------------------------------------------------------------------
@@ -308,7 +378,10 @@ def question_screen(
     store = items[index][0]
     cid = str(cand.get("id"))
     current = _answers(cand.get(store)).get(key)
-    rows: list[tuple[Button, ...]] = [_answer_buttons(ctx, "aga", (cid, key), current, review)]
+    flag = store == "flags"
+    rows: list[tuple[Button, ...]] = [
+        _answer_buttons(ctx, "aga", (cid, key), current, review, flag=flag)
+    ]
     if not review:
         nav = []
         if index > 0:
@@ -357,32 +430,16 @@ def warning_screen(
 
 
 def card_screen(out: Outcome, ctx: Context, cand: dict[str, Any], *, edit: bool) -> Screen:
-    """A candidate's scorecard: every item with its answer (press to change), verdict, actions."""
+    """A candidate's scorecard: every item with its answer, the verdict, 改基本条件 /
+    改危险信号 (the answers to change, a page at a time), choose, delete."""
     chosen = _chosen(out.state.data)
     view = _view(ctx, cand, chosen)
     cid = str(cand.get("id"))
-    icons = _icons(ctx)
     rows: list[tuple[Button, ...]] = []
     if view["answered"] < view["total"]:
         rows.append((Button.of("ag_continue", "agn", cid),))
-    for store, section, kind in (("answers", "criteria", "good"), ("flags", "red_flags", "flag")):
-        values = view[store]
-        rows.extend(
-            _pairs(
-                [
-                    Button.of(
-                        "ag_item",
-                        "agq",
-                        cid,
-                        item["key"],
-                        REVIEW,
-                        icon=icons[kind][values.get(item["key"], "none")],
-                        label=item["label"],
-                    )
-                    for item in _cfg(ctx)[section]
-                ]
-            )
-        )
+    firsts = _first_pages(_edit_pages(ctx, A_STORES))
+    rows.append(tuple(Button.of(f"edit_{section}", "age", cid, page) for section, page in firsts))
     if view["chosen"]:
         rows.append(
             (Button.of("next_step", "progress"), Button.of("ag_unpick", "agpick", cid, "off"))
@@ -392,6 +449,47 @@ def card_screen(out: Outcome, ctx: Context, cand: dict[str, Any], *, edit: bool)
         rows.append((Button.of("ag_pick", "agpick", cid), Button.of("ag_delete", "agdel", cid)))
     rows.append((Button.of("ag_list", "ag"), Button.of("main_menu", "menu")))
     return Screen("agency_card", {"c": view, "groups": _groups(ctx)}, tuple(rows), edit=edit)
+
+
+def edit_screen(ctx: Context, cand: dict[str, Any], page: int) -> Screen:
+    """One page of a candidate's answers: press one to answer it again; 上一页 / 下一页."""
+    pages = _edit_pages(ctx, A_STORES)
+    store, section, items = pages[page]
+    kind = "flag" if store == "flags" else "good"
+    icons = _icons(ctx)[kind]
+    values = _answers(cand.get(store))
+    cid = str(cand.get("id"))
+    rows = _pairs(
+        [
+            Button.of(
+                "ag_item",
+                "agq",
+                cid,
+                item["key"],
+                REVIEW,
+                icon=icons[values.get(item["key"], "none")],
+                label=item["label"],
+            )
+            for item in items
+        ]
+    )
+    nav = _page_nav("age", (cid,), page, len(pages))
+    if nav:
+        rows.append(nav)
+    rows.append((Button.of("ag_card", "agc", cid),))
+    return Screen(
+        "agency_edit",
+        {
+            "name": str(cand.get("name", "")),
+            "kind": kind,
+            "section": section,
+            "groups": list(dict.fromkeys(str(i.get("group", "")) for i in items if i.get("group"))),
+            "page": page,
+            "pages": len(pages),
+        },
+        tuple(rows),
+        edit=True,
+    )
 
 
 def confirm_screen(ctx: Context, cand: dict[str, Any], kind: str) -> Screen:
@@ -548,6 +646,16 @@ def _parse_item(
     return cand, args[1], args[2 : 2 + n], len(args) == 3 + n
 
 
+def press_edit(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+    """改基本条件 / 改危险信号 / 上一页 / 下一页: one page of a candidate's answers."""
+    cand = _find(out, args[0]) if len(args) == 2 else None
+    page = _page_arg(args[1], len(_edit_pages(ctx, A_STORES))) if len(args) == 2 else None
+    if cand is None or page is None:
+        return _stale_candidate(out, ctx, args)
+    out.screens.append(edit_screen(ctx, cand, page))
+    return out
+
+
 def press_question(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
     """Show one question (from 上一题 or from a scorecard item)."""
     parsed = _parse_item(out, ctx, args, 0)
@@ -674,9 +782,8 @@ def _sc_answered(data: dict[str, Any]) -> Callable[[str, str], bool]:
 
 
 def self_check_screen(out: Outcome, ctx: Context, *, edit: bool) -> Screen:
-    """Both checklists with their answers (press to change), what to improve, and the note."""
+    """Both checklists with their answers, what to improve, the note, and 改… to change."""
     data = out.state.data
-    icons = _icons(ctx)["good"]
     items = _items(ctx, B_STORES)
     answered = _sc_answered(data)
     values = {store: _answers(data.get(store)) for store, _ in B_STORES}
@@ -684,21 +791,8 @@ def self_check_screen(out: Outcome, ctx: Context, *, edit: bool) -> Screen:
     rows: list[tuple[Button, ...]] = []
     if left:
         rows.append((Button.of("sc_start" if left == len(items) else "ag_continue", "scn"),))
-    rows.extend(
-        _pairs(
-            [
-                Button.of(
-                    "ag_item",
-                    "scq",
-                    item["key"],
-                    REVIEW,
-                    icon=icons[values[store].get(item["key"], "none")],
-                    label=item["label"],
-                )
-                for store, item in items
-            ]
-        )
-    )
+    firsts = _first_pages(_edit_pages(ctx, B_STORES))
+    rows.append(tuple(Button.of(f"edit_{section}", "sce", page) for section, page in firsts))
     if not left:
         rows.append((Button.of("next_step", "progress"),))
     rows.append((Button.of("main_menu", "menu"),))
@@ -707,6 +801,37 @@ def self_check_screen(out: Outcome, ctx: Context, *, edit: bool) -> Screen:
         {**values, "left": left, "total": len(items)},
         tuple(rows),
         edit=edit,
+    )
+
+
+def sc_edit_screen(out: Outcome, ctx: Context, page: int) -> Screen:
+    """One page of self-check answers: press one to answer it again; 上一页 / 下一页."""
+    pages = _edit_pages(ctx, B_STORES)
+    store, section, items = pages[page]
+    icons = _icons(ctx)["good"]
+    values = _answers(out.state.data.get(store))
+    rows = _pairs(
+        [
+            Button.of(
+                "ag_item",
+                "scq",
+                item["key"],
+                REVIEW,
+                icon=icons[values.get(item["key"], "none")],
+                label=item["label"],
+            )
+            for item in items
+        ]
+    )
+    nav = _page_nav("sce", (), page, len(pages))
+    if nav:
+        rows.append(nav)
+    rows.append((Button.of("sc_home", "sc"),))
+    return Screen(
+        "selfcheck_edit",
+        {"section": section, "page": page, "pages": len(pages)},
+        tuple(rows),
+        edit=True,
     )
 
 
@@ -756,6 +881,15 @@ def press_sc(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
     if args:
         return _sc_stale(out, ctx)
     out.screens.append(self_check_screen(out, ctx, edit=True))
+    return out
+
+
+def press_sc_edit(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+    """改资格自查 / 改店铺准备 / 上一页 / 下一页: one page of self-check answers."""
+    page = _page_arg(args[0], len(_edit_pages(ctx, B_STORES))) if len(args) == 1 else None
+    if page is None:
+        return _sc_stale(out, ctx)
+    out.screens.append(sc_edit_screen(out, ctx, page))
     return out
 
 
@@ -915,6 +1049,7 @@ ACTIONS = {
     "agstop": press_stop,
     "agc": press_card,
     "agq": press_question,
+    "age": press_edit,
     "aga": press_answer,
     "agn": press_next,
     "agcmp": press_compare,
@@ -922,6 +1057,7 @@ ACTIONS = {
     "agdel": press_delete,
     "sc": press_sc,
     "scq": press_sc_question,
+    "sce": press_sc_edit,
     "sca": press_sc_answer,
     "scn": press_sc_next,
 }

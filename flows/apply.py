@@ -1,7 +1,8 @@
 """The application form (one field at a time, each validated) and how to submit it.
 
 State under data["application"]: {"fields": {key: value}, "confirmed_at": iso | None}.
-Values: shop_name and scope are text, monthly_sales an int (yuan), contact {"kind", "value"}.
+Values: shop_name and scope are text, monthly_sales an int (yuan), contact {"kind", "value"}
+with kind "wechat" (a WeChat id, or the mobile it is tied to), "phone" or "email".
 """
 
 from __future__ import annotations
@@ -34,24 +35,32 @@ def is_complete(data: dict[str, Any], ctx: Context) -> bool:
     return all(f["key"] in filled for f in fields(ctx))
 
 
+# Parser codes renamed for the field's own wording in content/application.yaml `errors`.
+_RENAMED = {
+    "monthly_sales": {"format": "format_money", "phone_like": "money_phone"},
+    "contact": {"format": "format_contact", "wechat": "format_wechat"},
+}
+# Kinds of contact parse_contact returns (shown with content's `contact_kinds` labels).
+CONTACT_KINDS = ("wechat", "phone", "email")
+
+
 def _validate(field: dict[str, Any], text: str) -> Any:
     """Parse one field's input; raises ParseError with a code for content/errors."""
     key = field["key"]
-    if key == "monthly_sales":
-        try:
+    try:
+        if key == "monthly_sales":
             return parse_money(text)
-        except ParseError as exc:
-            if exc.code == "format":
-                raise ParseError("format_money") from None
-            raise
-    if key == "contact":
-        try:
+        if key == "contact":
             kind, value = parse_contact(text)
-        except ParseError as exc:
-            if exc.code == "format":
-                raise ParseError("format_contact") from None
-            raise
-        return {"kind": kind, "value": value}
+            return {"kind": kind, "value": value}
+    except ParseError as exc:
+        renamed = _RENAMED[key].get(exc.code)
+        if renamed:
+            raise ParseError(renamed) from None
+        if exc.code == "too_long" and "length" not in exc.details:
+            length = len(text.strip())
+            raise ParseError("too_long", max=exc.details.get("max", ""), length=length) from None
+        raise
     return validate_text(text, min_len=1, max_len=int(field.get("max_len", 200)))
 
 

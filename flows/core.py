@@ -111,6 +111,7 @@ class Outcome:
     state: MerchantState
     screens: list[Screen] = field(default_factory=list)
     notice: str | None = None  # a key of ui.yaml notices, shown as the callback answer
+    notice_params: dict[str, Any] = field(default_factory=dict)  # for a notice's placeholders
     download: Upload | None = None  # ask the adapter to fetch and store this file
     download_item: str | None = None
     # Append-only records for the adapter to insert with the state (e.g. status history rows).

@@ -9,12 +9,23 @@ for and asks the adapter to fetch it (`Outcome.download`); the adapter downloads
 stores it, then hands back `Stored` or `Rejected` for the second pass, which updates the item
 and shows the result. The state saved is the one after the second pass.
 
+Which item a file is for: while an item's own screen is open (the merchant pressed the item, or
+its upload button) the file belongs to that item. Otherwise it waits in `pending` and the
+merchant is asked which item it is; several such files wait side by side, each with its own
+question, and none replaces another. An empty file (0 bytes) or one over 20 MB is refused at
+once and changes nothing.
+
 State under data["docs"] (every key optional):
     items:      {key: {"marked": bool, "file": FileInfo, "history": [FileInfo, ...]}}
     conditions: {"brand": bool, "permit": bool}          True = needed, False = not needed
-    target:     {"item": key, "at": iso}                 the item the next upload is for
-    pending:    {"file_id", "file_name", "size", "kind", "mime_type", "at"}
-                a file that came with no target item, waiting for the merchant to pick one
+    target:     {"item": key, "at": iso}                 the item the next upload is for: set
+                when the item's screen (or its upload prompt) is shown; dropped when another
+                docs screen (checklist, question, file choice) is shown or a file is saved;
+                ignored after TARGET_TTL. Screens of other topics do not touch it.
+    pending:    [{"id", "file_id", "file_name", "size", "kind", "mime_type", "at"}, ...]
+                files that came with no target item, oldest first, each waiting for the
+                merchant to pick its item (at most MAX_PENDING; a single dict from older
+                versions is read as a list of one). id: a short hash of the file_id.
     incoming:   {"item", "name", "kind", "press": bool}  between the two passes only
 FileInfo = {"name", "mime", "size", "sha256", "path", "at"}; path is relative to BOT_FILES_DIR.
 
@@ -26,22 +37,26 @@ Callback data (keys are the ASCII item keys of documents.yaml):
     dcu:<key>               the next upload is for this item
     dcc:<cond>              ask the condition's question again (to change the answer)
     dcq:<cond>:<y|n>:<l|i>  answer; then go on (l: next question or checklist; i: the item)
-    dcw                     pick the item for the pending file
-    dcp:<key>               the pending file is for this item: fetch it
-    dcn                     discard the pending file
+    dcw[:<id>]              pick the item for a pending file (no id: the oldest)
+    dcp:<key>[:<id>]        that pending file is for this item: fetch it (no id: the oldest,
+                            as buttons sent before several files could wait)
+    dcn[:<id>]              discard that pending file (no id: the oldest)
 """
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
 from typing import Any
 
 from flows import route
 from flows.core import (
     Button,
+    Command,
     Context,
     Event,
     Outcome,
+    Press,
     Rejected,
     Screen,
     Stored,
@@ -50,6 +65,7 @@ from flows.core import (
 
 MAX_BYTES = 20 * 1024 * 1024  # the Bot API lets bots download files up to 20 MB
 TARGET_TTL = timedelta(hours=2)  # an upload target older than this is asked about again
+MAX_PENDING = 10  # files waiting to be sorted; one more is refused (and said so), none dropped
 
 # Status of an item on the checklist, and the label key of its button.
 FILE, MARKED, TODO, SKIP, ASK = "file", "marked", "todo", "skip", "ask"
@@ -188,6 +204,52 @@ def _clear_target(out: Outcome) -> None:
         docs.pop("target", None)
 
 
+def left_checklist(out: Outcome, event: Event) -> None:
+    """A command, or a button outside the checklist: the item's screen is gone, so the next
+    file is asked about instead of landing on the item last opened."""
+    if isinstance(event, Command) or (isinstance(event, Press) and event.action not in ACTIONS):
+        _clear_target(out)
+
+
+def _set_target(out: Outcome, ctx: Context, key: str) -> None:
+    """The next file is for this item (its screen is open)."""
+    _record(out)["target"] = {"item": key, "at": ctx.now.isoformat()}
+
+
+def pending_id(file_id: str) -> str:
+    """A short, stable id of a waiting file for callback data (the file_id is too long)."""
+    return hashlib.sha256(file_id.encode("utf-8")).hexdigest()[:8]
+
+
+def _pending(docs: dict[str, Any]) -> list[dict[str, Any]]:
+    """The files waiting to be sorted, oldest first (an older single record reads as one)."""
+    raw = docs.get("pending")
+    entries = [raw] if isinstance(raw, dict) else raw if isinstance(raw, list) else []
+    found: list[dict[str, Any]] = []
+    for entry in entries:
+        if isinstance(entry, dict) and entry.get("file_id"):
+            found.append({**entry, "id": entry.get("id") or pending_id(str(entry["file_id"]))})
+    return found
+
+
+def _pending_entry(docs: dict[str, Any], wanted: str | None) -> dict[str, Any] | None:
+    """The waiting file with this id; without an id the oldest one."""
+    entries = _pending(docs)
+    if wanted is None:
+        return entries[0] if entries else None
+    return next((e for e in entries if e["id"] == wanted), None)
+
+
+def _drop_pending(out: Outcome, entry_id: str) -> None:
+    """Remove one waiting file; the key goes when none is left."""
+    docs = _record(out)
+    rest = [e for e in _pending(docs) if e["id"] != entry_id]
+    if rest:
+        docs["pending"] = rest
+    else:
+        docs.pop("pending", None)
+
+
 # --- screens --------------------------------------------------------------------------------
 
 
@@ -196,7 +258,7 @@ def _checklist_data(out: Outcome, ctx: Context, chosen: str) -> dict[str, Any]:
     docs = _docs(out.state.data)
     items = route_items(ctx.catalog, chosen)
     ready, needed = progress(docs, items)
-    pending = docs.get("pending")
+    waiting = _pending(docs)
     return {
         "route": chosen,
         "ready": ready,
@@ -206,8 +268,13 @@ def _checklist_data(out: Outcome, ctx: Context, chosen: str) -> dict[str, Any]:
             {"key": i["key"], "name": i["name"], "status": status_of(docs, i)} for i in items
         ],
         "pending": (
-            {"name": pending.get("file_name") or "", "size": pending.get("size")}
-            if isinstance(pending, dict)
+            {
+                "name": waiting[0].get("file_name") or "",
+                "kind": waiting[0].get("kind") or "document",
+                "size": waiting[0].get("size"),
+                "count": len(waiting),
+            }
+            if waiting
             else None
         ),
     }
@@ -264,10 +331,21 @@ def item_screen(out: Outcome, ctx: Context, item: dict[str, Any], *, edit: bool)
             "status": status,
             "file": record.get("file"),
             "versions": len(record.get("history") or []),
+            "takes_files": status not in (SKIP, ASK),
         },
         tuple(rows),
         edit=edit,
     )
+
+
+def _show_item(out: Outcome, ctx: Context, item: dict[str, Any], *, edit: bool) -> Outcome:
+    """Open an item's screen; while it is open, a file the merchant sends belongs to it."""
+    if status_of(_docs(out.state.data), item) in (SKIP, ASK):
+        _clear_target(out)
+    else:
+        _set_target(out, ctx, item["key"])
+    out.screens.append(item_screen(out, ctx, item, edit=edit))
+    return out
 
 
 def question_screen(
@@ -368,12 +446,11 @@ def press_item(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
     if found is None:
         return _stale(out, ctx)
     chosen, item = found
-    _clear_target(out)
     if status_of(_docs(out.state.data), item) == ASK:
+        _clear_target(out)
         out.screens.append(question_screen(out, ctx, chosen, item["condition"], "i", edit=True))
-    else:
-        out.screens.append(item_screen(out, ctx, item, edit=True))
-    return out
+        return out
+    return _show_item(out, ctx, item, edit=True)
 
 
 def press_mark(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
@@ -393,8 +470,7 @@ def press_mark(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
     else:
         record.pop("marked", None)
         out.notice = "dc_unmarked"
-    out.screens.append(item_screen(out, ctx, item, edit=True))
-    return out
+    return _show_item(out, ctx, item, edit=True)
 
 
 def press_upload(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
@@ -405,7 +481,7 @@ def press_upload(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
     chosen, item = found
     if status_of(_docs(out.state.data), item) in (SKIP, ASK):
         return _stale(out, ctx)
-    _record(out)["target"] = {"item": item["key"], "at": ctx.now.isoformat()}
+    _set_target(out, ctx, item["key"])
     out.screens.append(
         Screen(
             "docs_send",
@@ -444,8 +520,7 @@ def press_answer(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
     out.notice = "saved"
     if then == "i":
         item = next(i for i in items if i.get("condition") == condition)
-        out.screens.append(item_screen(out, ctx, item, edit=True))
-        return out
+        return _show_item(out, ctx, item, edit=True)
     question = _first_open_question(out, items)
     if question:
         out.screens.append(question_screen(out, ctx, chosen, question, "l", edit=True))
@@ -454,63 +529,79 @@ def press_answer(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
     return out
 
 
-def _which_screen(out: Outcome, ctx: Context, chosen: str, *, edit: bool) -> Screen:
-    """Which item is the file that came without a target for? One button per needed item."""
+def _which_screen(
+    out: Outcome, ctx: Context, chosen: str, entry: dict[str, Any], *, edit: bool
+) -> Screen:
+    """Which item is this waiting file for? One button per needed item."""
     docs = _docs(out.state.data)
-    pending = docs.get("pending") or {}
     items = [i for i in route_items(ctx.catalog, chosen) if status_of(docs, i) != SKIP]
     rows: list[tuple[Button, ...]] = [
-        (Button.of(ITEM_LABELS[status_of(docs, i)], "dcp", i["key"], name=i["name"]),)
+        (Button.of(ITEM_LABELS[status_of(docs, i)], "dcp", i["key"], entry["id"], name=i["name"]),)
         for i in items
     ]
-    rows.append((Button.of("dc_discard", "dcn"),))
+    rows.append((Button.of("dc_discard", "dcn", entry["id"]),))
     rows.append((Button.of("dc_back_list", "dcl"),))
     return Screen(
         "docs_which",
         {
-            "name": pending.get("file_name") or "",
-            "size": pending.get("size"),
-            "kind": pending.get("kind") or "document",
+            "name": entry.get("file_name") or "",
+            "size": entry.get("size"),
+            "kind": entry.get("kind") or "document",
+            "others": len(_pending(docs)) - 1,
         },
         tuple(rows),
         edit=edit,
     )
 
 
+def _entry_arg(args: tuple[str, ...], index: int) -> tuple[bool, str | None]:
+    """(well-formed, id) for an optional pending-file id at args[index]."""
+    if len(args) <= index:
+        return True, None
+    if len(args) > index + 1 or not args[index]:
+        return False, None
+    return True, args[index]
+
+
 def press_which(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
-    """Show the item choice for the pending file again."""
+    """Show the item choice for a waiting file (the oldest, unless one is named)."""
     chosen = route.route_of(out)
-    if chosen is None or not isinstance(_docs(out.state.data).get("pending"), dict):
+    valid, wanted = _entry_arg(args, 0)
+    entry = _pending_entry(_docs(out.state.data), wanted) if valid else None
+    if chosen is None or entry is None:
         return _stale(out, ctx)
-    out.screens.append(_which_screen(out, ctx, chosen, edit=True))
+    out.screens.append(_which_screen(out, ctx, chosen, entry, edit=True))
     return out
 
 
 def press_pick(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
-    """The pending file is for this item: ask the adapter to fetch and store it."""
+    """The waiting file is for this item: ask the adapter to fetch and store it."""
     found = _route_and_item(out, ctx, args)
-    pending = _docs(out.state.data).get("pending")
-    if found is None or not isinstance(pending, dict):
+    valid, wanted = _entry_arg(args, 1)
+    entry = _pending_entry(_docs(out.state.data), wanted) if valid else None
+    if found is None or entry is None:
         return _stale(out, ctx)
     chosen, item = found
     if status_of(_docs(out.state.data), item) == SKIP:
         return _stale(out, ctx)
     upload = Upload(
-        str(pending.get("file_id", "")),
-        str(pending.get("file_name") or ""),
-        pending.get("size"),
-        str(pending.get("kind") or "document"),
-        pending.get("mime_type"),
+        str(entry.get("file_id", "")),
+        str(entry.get("file_name") or ""),
+        entry.get("size"),
+        str(entry.get("kind") or "document"),
+        entry.get("mime_type"),
     )
-    _record(out).pop("pending", None)
+    _drop_pending(out, entry["id"])
     return _download(out, upload, item["key"], press=True)
 
 
 def press_discard(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
-    """Forget the pending file (it was never downloaded)."""
-    docs = out.state.data.get("docs")
-    if not isinstance(docs, dict) or docs.pop("pending", None) is None:
+    """Forget a waiting file (it was never downloaded); the others keep waiting."""
+    valid, wanted = _entry_arg(args, 0)
+    entry = _pending_entry(_docs(out.state.data), wanted) if valid else None
+    if entry is None:
         return _stale(out, ctx)
+    _drop_pending(out, entry["id"])
     out.notice = "dc_discarded"
     chosen = route.route_of(out)
     if chosen is None:
@@ -543,6 +634,8 @@ def _refused(
     rows: list[tuple[Button, ...]] = []
     if item is not None:
         rows.append((Button.of("dc_view_item", "dci", item["key"]),))
+    if reason == "queue":
+        rows.append((Button.of("dc_sort_file", "dcw"),))
     rows.append((Button.of("dc_back_list", "dcl"), Button.of("main_menu", "menu")))
     return Screen(
         "docs_refused",
@@ -558,7 +651,11 @@ def _refused(
 
 
 def on_upload(out: Outcome, ctx: Context, event: Upload) -> Outcome:
-    """A photo or file arrived: refuse it if too big, else fetch it or ask what it is for."""
+    """A photo or file arrived.
+
+    Refused at once if empty or too big; fetched for the item whose screen is open; else kept
+    waiting beside any other waiting files, and the merchant is asked which item it is.
+    """
     chosen = route.route_of(out)
     docs = _docs(out.state.data)
     items = route_items(ctx.catalog, chosen) if chosen else []
@@ -567,21 +664,33 @@ def on_upload(out: Outcome, ctx: Context, event: Upload) -> Outcome:
     if event.size is not None and event.size > MAX_BYTES:
         out.screens.append(_refused(out, item, "size", str(event.size), edit=False))
         return out
+    if event.size == 0:
+        out.screens.append(_refused(out, item, "empty", "", edit=False))
+        return out
     if item is not None:
         return _download(out, event, item["key"], press=False)
-    _record(out)["pending"] = {
-        "file_id": event.file_id,
-        "file_name": event.file_name,
-        "size": event.size,
-        "kind": event.kind,
-        "mime_type": event.mime_type,
-        "at": ctx.now.isoformat(),
-    }
+    waiting = _pending(docs)
+    entry_id = pending_id(event.file_id)
+    entry = next((e for e in waiting if e["id"] == entry_id), None)
+    if entry is None:
+        if len(waiting) >= MAX_PENDING:
+            out.screens.append(_refused(out, None, "queue", str(len(waiting)), edit=False))
+            return out
+        entry = {
+            "id": entry_id,
+            "file_id": event.file_id,
+            "file_name": event.file_name,
+            "size": event.size,
+            "kind": event.kind,
+            "mime_type": event.mime_type,
+            "at": ctx.now.isoformat(),
+        }
+        _record(out)["pending"] = [*waiting, entry]
     _clear_target(out)
     if not route.require(out, "docs", edit=False):
-        return out  # the checklist offers to sort the file once a route is chosen
+        return out  # the checklist offers to sort the files once a route is chosen
     assert chosen is not None
-    out.screens.append(_which_screen(out, ctx, chosen, edit=False))
+    out.screens.append(_which_screen(out, ctx, chosen, entry, edit=False))
     return out
 
 

@@ -16,6 +16,16 @@ from flows.workdays import review_window
 
 STATUSES = ("submitted", "reviewing", "need_more", "approved", "rejected", "joined")
 IN_REVIEW = ("submitted", "reviewing", "need_more")
+WINDOW_SHOWN = (None, "submitted", "reviewing")  # statuses for which the window still matters
+# Keys that say nothing about the journey (a first /help or 你好 leaves only these behind).
+TRANSIENT_KEYS = frozenset({"input", "suspended"})
+
+
+def started(data: dict[str, Any]) -> bool:
+    """Has the merchant saved anything of their journey (route, answers, dates, settings)?"""
+    return any(
+        value not in (None, {}, [], "") for key, value in data.items() if key not in TRANSIENT_KEYS
+    )
 
 
 def menu_rows(out: Outcome, ctx: Context) -> tuple[tuple[Button, ...], ...]:
@@ -54,23 +64,49 @@ def window_data(data: dict[str, Any], ctx: Context) -> dict[str, Any] | None:
     }
 
 
+# Statuses after which a new submission starts a new review cycle (the old result stays in
+# the history): rejected, or asked for more and resubmitted.
+RESUBMIT_FROM = ("rejected", "need_more")
+
+
 def record_submission(out: Outcome, ctx: Context, day: date, *, edit: bool) -> Outcome:
-    """Save the submission date (and status 已提交 if no later status), show the window."""
+    """Save the submission date and show the window.
+
+    A first submission, or one after 未通过 / 需补充材料, (re)starts the review: status
+    已提交, a new cycle (new window, new reminders). While under review or after approval the
+    date is a correction and the status stays."""
+    from flows import reminders as rem  # the plan reads this module's constants
+
     data = out.state.data
     previous = data.get("submitted_on")
-    data["submitted_on"] = day.isoformat()
     old_status = data.get("status")
-    if old_status is None:
+    data["submitted_on"] = day.isoformat()
+    data.pop("pending_submission", None)
+    restarted = old_status in RESUBMIT_FROM
+    if old_status is None or restarted:
+        if restarted:
+            data["cycle"] = int(data.get("cycle") or 1) + 1
         data["status"] = "submitted"
+        data["status_on"] = ctx.today.isoformat()
+        data.pop("need_more", None)
         out.records.append(
-            {"kind": "status", "old": None, "new": "submitted", "by": "merchant", "note": ""}
+            {"kind": "status", "old": old_status, "new": "submitted", "by": "merchant", "note": ""}
         )
     clear_input(out)
     out.notice = "saved"
+    tz = ctx.now.tzinfo
+    ahead = [p.kind for p in rem.upcoming(data, ctx.catalog, tz, ctx.now)]  # type: ignore[arg-type]
     out.screens.append(
         Screen(
             "submitted",
-            {"window": window_data(data, ctx), "previous": previous, "status": data.get("status")},
+            {
+                "window": window_data(data, ctx),
+                "previous": previous,
+                "status": data.get("status"),
+                "restarted_from": old_status if restarted else None,
+                "upcoming": ahead,
+                "muted": bool((data.get("reminders") or {}).get("muted")),
+            },
             ((Button.of("menu_status", "status"),), (Button.of("main_menu", "menu"),)),
             edit=edit,
         )
@@ -79,9 +115,9 @@ def record_submission(out: Outcome, ctx: Context, day: date, *, edit: bool) -> O
 
 
 def cmd_submitted(out: Outcome, ctx: Context, args: str) -> Outcome:
-    """`/submitted [YYYY-MM-DD]`: today by default, an earlier date if given."""
-    if not route.require(out, "apply", edit=False):
-        return out
+    """`/submitted [YYYY-MM-DD]`: today by default, an earlier date if given.
+
+    Without a route yet, the date is kept while the merchant picks one (then recorded)."""
     day = ctx.today
     if args.strip():
         try:
@@ -96,7 +132,24 @@ def cmd_submitted(out: Outcome, ctx: Context, args: str) -> Outcome:
                 )
             )
             return out
+    if not route.route_of(out):
+        out.state.data["pending_submission"] = day.isoformat()
+        route.require(out, SUBMIT_AFTER_ROUTE, edit=False)
+        return out
     return record_submission(out, ctx, day, edit=False)
+
+
+SUBMIT_AFTER_ROUTE = "sub"  # setroute continues by recording the kept submission date
+
+
+def submit_after_route(out: Outcome, ctx: Context) -> Outcome:
+    """The route was just chosen after `/submitted DATE`: record the kept date."""
+    kept = out.state.data.get("pending_submission")
+    try:
+        day = date.fromisoformat(kept) if kept else ctx.today
+    except ValueError:
+        day = ctx.today
+    return record_submission(out, ctx, day, edit=True)
 
 
 # --- status --------------------------------------------------------------------------------
@@ -116,12 +169,17 @@ def status_screen(out: Outcome, ctx: Context, *, edit: bool) -> Screen:
     elif data.get("status") == "approved":
         rows.append((Button.of("rep_joined", "rep", "joined"),))
     rows.append((Button.of("next_step", "progress"), Button.of("main_menu", "menu")))
+    need_more = data.get("need_more") or {}
     return Screen(
         "status",
         {
             "status": data.get("status"),
-            "window": window_data(data, ctx),
+            "window": window_data(data, ctx) if data.get("status") in WINDOW_SHOWN else None,
             "submitted_on": data.get("submitted_on"),
+            "route": data.get("route"),
+            "note": need_more.get("note") or "",
+            "deadline": need_more.get("deadline"),
+            "history_note": data.get("status_note") or "",
         },
         tuple(rows),
         edit=edit,

@@ -7,6 +7,9 @@ confirmation with the screens built here.
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from flows import journey
@@ -37,22 +40,42 @@ def _user_id(text: str) -> int | None:
     return value if value > 0 else None
 
 
+_NOT_A_WORD = re.compile(r"[\W_]+")
+_LEADING_SYMBOLS = re.compile(r"^\W+(?=\w)")
+
+
+def _word_key(text: str) -> str:
+    """A status word compared loosely: NFKC, lower case, no emoji, punctuation, - or _."""
+    return _NOT_A_WORD.sub("", unicodedata.normalize("NFKC", text).lower())
+
+
+def status_of(ctx: Context, word: str) -> str | None:
+    """The status code an operator means: a code or any word of content's statuses
+    (名称 and aliases, e.g. 通过, 没通过, 需补充), also pasted from a button ("✅ 已通过")."""
+    aliases = status_aliases(ctx.catalog)
+    if word in aliases:
+        return aliases[word]
+    loose = {_word_key(name): code for name, code in aliases.items()}
+    key = _word_key(word)
+    return loose.get(key) if key else None
+
+
 def cmd_setstatus(out: Outcome, ctx: Context, args: str) -> Outcome:
     """`/setstatus <user_id> <status> [note]`."""
     if not ctx.is_operator:
         return _refuse(out)
-    parts = args.split(maxsplit=2)
+    parts = args.split(maxsplit=1)
     if len(parts) < 2:
         return _usage(out, "setstatus", "missing")
     target = _user_id(parts[0])
     if target is None:
         return _usage(out, "setstatus", "bad_user", given=parts[0][:40])
-    status = status_aliases(ctx.catalog).get(parts[1]) or status_aliases(ctx.catalog).get(
-        parts[1].lower()
-    )
+    # A word pasted from a button keeps its emoji: "✅ 已通过" is 已通过.
+    words = _LEADING_SYMBOLS.sub("", parts[1]).split(maxsplit=1) or [parts[1].split()[0]]
+    status = status_of(ctx, words[0])
     if status is None:
-        return _usage(out, "setstatus", "bad_status", given=parts[1][:40])
-    note = parts[2].strip() if len(parts) > 2 else ""
+        return _usage(out, "setstatus", "bad_status", given=words[0][:40])
+    note = words[1].strip() if len(words) > 1 else ""
     if len(note) > MAX_NOTE:
         return _usage(out, "setstatus", "note_too_long", max=MAX_NOTE)
     out.operator = {"op": "setstatus", "target": target, "status": status, "note": note}
@@ -101,11 +124,43 @@ def done_screen(target: int, status: str, note: str, delivered: bool, reason: st
     )
 
 
+def local_time(iso: str | None, tz: tzinfo | None) -> str:
+    """A stored moment (UTC ISO text) as "YYYY-MM-DD HH:MM" in the bot's time zone."""
+    if not iso:
+        return ""
+    try:
+        moment = datetime.fromisoformat(str(iso))
+    except ValueError:
+        return str(iso)[:16].replace("T", " ")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(tz or UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def zone_name(now: datetime) -> str:
+    """The name of `now`'s time zone ("Asia/Shanghai"), or its UTC offset ("UTC+08:00")."""
+    key = getattr(now.tzinfo, "key", None)
+    if key:
+        return str(key)
+    offset = now.strftime("%z")
+    return f"UTC{offset[:3]}:{offset[3:]}" if offset else "UTC"
+
+
 def merchant_card(
     state: MerchantState, history: list[dict[str, Any]], ctx: Context, extra: dict[str, Any]
 ) -> Screen:
-    """One merchant's journey, for an operator."""
+    """One merchant's journey, for an operator; times in the bot's zone (ctx.now's)."""
     data = state.data
+    tz = ctx.now.tzinfo
+    extra = dict(extra)
+    extra["reminders"] = [
+        {
+            **r,
+            "due_local": local_time(r.get("due_at"), tz),
+            "sent_local": local_time(r.get("sent_at"), tz),
+        }
+        for r in extra.get("reminders") or ()
+    ]
     return Screen(
         "merchant_card",
         {
@@ -113,7 +168,8 @@ def merchant_card(
             "data": data,
             "stages": journey.stages(data, ctx),
             "window": journey.window_data(data, ctx),
-            "history": history[-8:],
+            "history": [{**h, "at_local": local_time(h.get("at"), tz)} for h in history[-8:]],
+            "zone": zone_name(ctx.now),
             **extra,
         },
     )

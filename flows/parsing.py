@@ -23,26 +23,39 @@ code               meaning / details
                    ``length``
 ``too_large``      parse_money: over 10,000,000,000 yuan (``max``, ``value``);
                    parse_duration: over 400 days (``max_days``)
-``not_positive``   parse_money: zero or negative amount (or one rounding to 0
-                   yuan); parse_duration: a zero duration
+``not_positive``   parse_money: zero or negative amount; parse_duration: a zero
+                   duration
+``too_small``      parse_money: more than 0 but less than one yuan ("0.01");
+                   amounts are kept in whole yuan. ``min`` (= 1)
+``phone_like``     parse_money: the input is a phone number ("+86 138 0013 8000",
+                   "13800138000"), not an amount
+``wechat``         parse_contact / parse_wechat: labelled as WeChat ("微信 ...") but
+                   no valid WeChat id or mobile number follows
 ``ambiguous``      parse_money: more than one amount, e.g. a range "5万到10万",
-                   "5-10万", or a comma that is not thousands grouping ("1,2")
+                   "5-10万", "2024年5万", or a comma that is not thousands grouping
+                   ("1,2")
 ``currency``       parse_money: a non-RMB currency is named ($, USD, 美元, ...)
 ``invalid_date``   parse_date: well-formed but no such day (2026-02-30).
                    ``year``, ``month``, ``day``
 ``future``         parse_date: after ``today``. ``max`` (= today)
 ``too_early``      parse_date: before 2020-01-01. ``min``
+``past``           parse_due_date: before ``today``. ``today``
 =================  ==============================================================
 
 Documented behaviours:
 
-* parse_money: units 万/w (10^4), 千/k (10^3), 百, 十, 亿 (10^8) and
-  combinations such as 百万, 千万, 万亿; 元/块/RMB/¥ and words like 约, 每月,
-  /月 are ignored; Chinese numerals (五万) are ``format``. Compound amounts
+* parse_money accepts only an amount: digits (with "," thousands separators
+  and decimals) or Chinese numerals (五万, 十万, 一百二十万, 两万, 一万五,
+  一点五万, 壹万), units 万/w (10^4), 千/k (10^3), 百, 十, 亿 (10^8) and
+  combinations such as 百万, 千万, 万亿. RMB marks (¥ ￥ 元 块 RMB CNY 人民币 整)
+  and the words 约/大约/大概/左右/以上/多, 每月/月均/月销售额/销售额, /月 are
+  ignored; any other word, a letter mixed in ("微信 abc123") or a stray
+  character is ``format``. A phone number is ``phone_like``. Compound amounts
   count as one: "1万5千" = 15000, "1万5" = 15000 (a single trailing digit counts
-  in the next lower unit, as spoken Chinese does), "1万500" = 10500. Any second
-  amount makes the input ``ambiguous`` (ranges, "2024年5万"). The result is
-  rounded half-up to whole yuan.
+  in the next lower unit, as spoken Chinese does), "1万500" = 10500,
+  "五万五千" = 55000. Any second amount makes the input ``ambiguous`` (ranges,
+  "2024年5万"). Under one yuan is ``too_small``; the result is rounded
+  half-up to whole yuan.
 * parse_phone: mobiles are returned as 11 digits ("13812345678"); landlines as
   "AREA-LOCAL" or "AREA-LOCAL-EXT" ("010-12345678", "0755-1234567-123").
   The area code is split by the national plan: 010 and 02x are 3 digits, all
@@ -56,8 +69,16 @@ Documented behaviours:
   "2 hours 30 minutes"). A bare number without a unit is ``format``.
 * parse_date: also accepts compact "20260928" and 号 for 日; separators must
   be consistent. Inputs over 40 characters are ``format``.
-* parse_contact: input containing "@" is parsed as e-mail (its codes apply),
-  anything else as a phone number.
+* parse_due_date (a date ahead, e.g. a payment date): the forms of parse_date
+  with no upper bound, or "12月15日" / "12-15" / "12/15" without a year, read
+  as the nearest such day (so in late December "1月5日" is next January and
+  "12月1日" is the past).
+* parse_contact: input containing "@" is parsed as e-mail (its codes apply);
+  a 微信/微信号/vx/wx/WeChat label ("微信 abc123", "vx: shop-888") or 微信同号
+  makes it a WeChat id (kind "wechat"; a mobile number is accepted as the id);
+  anything else is a phone number, or else, if it looks like one, an unlabelled
+  WeChat id ("Zhang_San88"). WeChat ids: 6-20 characters, a letter first, then
+  letters, digits, "_" or "-"; kept as typed.
 * parse_email: a leading "mailto:", "Email:" or "邮箱：" label is ignored; the
   local part is kept as typed, the domain lower-cased, a trailing dot dropped.
 * validate_text does no HTML escaping (rendering must escape); it removes
@@ -70,6 +91,7 @@ import re
 import unicodedata
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import NamedTuple
 
 __all__ = [
     "MAX_DURATION_DAYS",
@@ -78,10 +100,12 @@ __all__ = [
     "ParseError",
     "parse_contact",
     "parse_date",
+    "parse_due_date",
     "parse_duration",
     "parse_email",
     "parse_money",
     "parse_phone",
+    "parse_wechat",
     "validate_text",
 ]
 
@@ -144,10 +168,48 @@ _MONEY_TOKEN = re.compile(
     r"(?P<num>[0-9]+(?:,[0-9]+)*(?:\.[0-9]+)?|\.[0-9]+)"
     r"\s*(?P<unit>(?:[十百千]?万)?亿|[十百千]?万|[十百千]|w(?![a-z])|k(?![a-z]))?"
 )
+_UNIT_WORD = re.compile(r"(?:[十百千]?万)?亿|[十百千]?万|[十百千]")
+_CN_DIGITS = {
+    "零": 0, "〇": 0, "一": 1, "壹": 1, "二": 2, "贰": 2, "两": 2, "三": 3, "叁": 3,
+    "四": 4, "肆": 4, "五": 5, "伍": 5, "六": 6, "陆": 6, "七": 7, "柒": 7, "八": 8,
+    "捌": 8, "九": 9, "玖": 9,
+}  # fmt: skip
+_CN_SMALL = {"十": 10, "拾": 10, "百": 100, "佰": 100, "千": 1000, "仟": 1000}
+_CN_BIG = {"万": 10_000, "亿": 100_000_000}
+_CN_NUMBER = re.compile(
+    r"(?P<sign>[-−负]\s*)?"
+    r"(?P<cn>[零〇一二两三四五六七八九壹贰叁肆伍陆柒捌玖十拾]"
+    r"[零〇一二两三四五六七八九壹贰叁肆伍陆柒捌玖十拾百佰千仟万亿]*"
+    r"(?:点[零〇一二三四五六七八九]+[十百千万亿]*)?)"
+    r"\s*(?P<unit>w(?![a-z])|k(?![a-z]))?"
+)
 _THOUSANDS = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?")
 _FOREIGN_CURRENCY = re.compile(
     r"[$€£₩]|usd|eur|gbp|hkd|jpy|rub|美元|美金|欧元|英镑|港币|港元|日元|卢布|韩元"
 )
+# Words around an amount that change nothing: RMB marks, "about", "per month".
+_MONEY_FILLER = re.compile(
+    r"人民币|rmb|cny|[¥元块整:]"
+    r"|每个?月|一个月|月均|平均|月销售额|月销售|月销量|月营业额|月流水|月销|销售额|营业额|流水"
+    r"|预计|估计|大约|大概|大致|差不多|约|左右|上下|以上|以下|以内|出头|多"
+    r"|/\s*个?月"
+)
+_ASCII_LETTER = re.compile(r"[a-z]")
+_PHONE_SPACING = re.compile(r"[\s\-()]+")
+
+
+class _Amount(NamedTuple):
+    """One number written in a money input (before compound amounts are merged)."""
+
+    start: int
+    end: int
+    negative: bool
+    value: Decimal
+    scale: int  # smallest unit written (1 without a unit)
+    has_unit: bool
+    decimal: bool
+    single: bool  # one non-zero digit without a unit ("1万5": the 5)
+    grouped_ok: bool  # thousands separators, if any, are where they belong
 
 
 def _unit_scale(unit: str | None) -> int:
@@ -164,59 +226,188 @@ def _unit_scale(unit: str | None) -> int:
     return scale
 
 
+def _cn_integer(text: str) -> tuple[int, int]:
+    """A Chinese integer ("一百二十万", "两千五", "十万"): (value, smallest unit written).
+
+    A last digit after a unit counts in the next lower unit, as spoken ("一万五" = 15000,
+    "三千五" = 3500) unless a 零 comes before it ("一百零五" = 105).
+    """
+    total = 0  # the closed 万 / 亿 groups
+    section = 0  # the group being written, below 万
+    digit: int | None = None  # a digit waiting for its unit
+    zero = False  # a 零 since the last unit
+    last_small = 10_000  # small units must get smaller within a group
+    last_big = 10**17
+    last_unit = 1
+    for ch in text:
+        if ch in _CN_DIGITS:
+            value = _CN_DIGITS[ch]
+            if digit is not None:
+                raise ParseError("format")  # "一二", "五零"
+            if value == 0:
+                zero = True
+            else:
+                digit = value
+        elif ch in _CN_SMALL:
+            scale = _CN_SMALL[ch]
+            if scale >= last_small:
+                raise ParseError("format")  # "十十", "百千"
+            section += (1 if digit is None else digit) * scale
+            digit, zero, last_small, last_unit = None, False, scale, scale
+        else:
+            scale = _CN_BIG[ch]
+            group = section + (digit or 0)
+            if scale == 10_000:
+                if last_big <= 10_000 or group == 0:
+                    raise ParseError("format")  # "一万二万"
+                total += group * scale
+            else:
+                if total + group == 0:
+                    raise ParseError("format")
+                total = (total + group) * scale  # "一万亿" multiplies what came before
+            section, digit, zero = 0, None, False
+            last_small, last_big, last_unit = 10_000, scale, scale
+    if digit is None:
+        return total + section, last_unit
+    if not zero and last_unit > 1:
+        return total + section + digit * (last_unit // 10), 1
+    return total + section + digit, 1
+
+
+def _cn_amount(match: re.Match[str]) -> _Amount:
+    """A Chinese-numeral amount ("五万", "一点五万", "3千" is not one) as an _Amount."""
+    text = match["cn"]
+    whole, dot, rest = text.partition("点")
+    value, scale = _cn_integer(whole)
+    exact = Decimal(value)
+    if dot:
+        frac = "".join(str(_CN_DIGITS[ch]) for ch in rest if ch in _CN_DIGITS)
+        tail = rest[len(frac) :]
+        if tail and not _UNIT_WORD.fullmatch(tail):
+            raise ParseError("format")
+        if scale > 1:
+            raise ParseError("format")  # "一万点五": a unit before the decimal point
+        scale = _unit_scale(tail or None)
+        exact = Decimal(f"{value}.{frac}") * scale
+    if match["unit"]:
+        if scale > 1:
+            raise ParseError("format")  # "五万w"
+        scale = _unit_scale(match["unit"])
+        exact *= scale
+    return _Amount(
+        match.start(),
+        match.end(),
+        bool(match["sign"]),
+        exact,
+        scale,
+        scale > 1,
+        bool(dot),
+        len(text) == 1 and not match["unit"] and value > 0,
+        True,
+    )
+
+
+def _digit_amount(match: re.Match[str]) -> _Amount:
+    """An amount written with digits ("5万", "50,000", "1.5w") as an _Amount."""
+    num = match["num"]
+    scale = _unit_scale(match["unit"])
+    return _Amount(
+        match.start(),
+        match.end(),
+        bool(match["sign"]),
+        Decimal(num.replace(",", "")) * scale,
+        scale,
+        bool(match["unit"]),
+        "." in num,
+        len(num) == 1 and num != "0" and not match["unit"],
+        "," not in num or bool(_THOUSANDS.fullmatch(num)),
+    )
+
+
+def _looks_like_phone(t: str) -> bool:
+    """A Chinese phone number, or any "+country ..." number, rather than an amount."""
+    try:
+        parse_phone(t)
+    except ParseError:
+        compact = _PHONE_SPACING.sub("", t)
+        return compact.startswith("+") and compact[1:].isdigit() and len(compact) >= 9
+    return True
+
+
 def parse_money(text: str) -> int:
-    """Parse an RMB amount like "5万", "¥50,000", "1.5w" into whole yuan."""
+    """Parse an RMB amount like "5万", "¥50,000", "1.5w", "一百二十万" into whole yuan."""
     t = _prepare(text, _MONEY_MAX_INPUT, "too_long").lower()
     if _FOREIGN_CURRENCY.search(t):
         raise ParseError("currency")
-    tokens = list(_MONEY_TOKEN.finditer(t))
-    if not tokens:
-        raise ParseError("format")
+    if _looks_like_phone(t):
+        raise ParseError("phone_like")
+    t = _MONEY_FILLER.sub(" ", t)
 
-    # Merge compound amounts ("1万5千", "1万5", "1万500") into one amount.
+    tokens: list[_Amount] = []
+    leftover: list[str] = []
+    pos = 0
+    while pos < len(t):
+        if t[pos].isspace():
+            pos += 1
+            continue
+        m = _MONEY_TOKEN.match(t, pos)
+        if m:
+            tokens.append(_digit_amount(m))
+            pos = m.end()
+            continue
+        m = _CN_NUMBER.match(t, pos)
+        if m:
+            tokens.append(_cn_amount(m))
+            pos = m.end()
+            continue
+        leftover.append(t[pos])
+        pos += 1
+    if not tokens or any(_ASCII_LETTER.match(ch) for ch in leftover):
+        raise ParseError("format")  # no number, or letters mixed in ("微信 abc123")
+    if not all(tok.grouped_ok for tok in tokens):
+        raise ParseError("ambiguous")  # "1,2", "5,0000"
+
+    # Merge compound amounts ("1万5千", "1万5", "1万500", "五万五千") into one amount.
     amounts: list[tuple[bool, Decimal]] = []  # (negative, value)
-    prev = None
+    prev: _Amount | None = None
     smallest = 0  # smallest unit scale used so far in the current compound amount
     for tok in tokens:
-        num = tok["num"]
-        if "," in num and not _THOUSANDS.fullmatch(num):
-            raise ParseError("ambiguous")
-        scale = _unit_scale(tok["unit"])
-        value = Decimal(num.replace(",", "")) * scale
         if (
             prev is not None
             and smallest >= 100
-            and not tok["sign"]
-            and "." not in prev["num"]
-            and "." not in num
-            and not t[prev.end() : tok.start()].strip()
+            and not tok.negative
+            and not prev.decimal
+            and not tok.decimal
+            and not t[prev.end : tok.start].strip()
         ):
-            if tok["unit"] and scale < smallest:
-                amounts[-1] = (amounts[-1][0], amounts[-1][1] + value)
-                smallest, prev = scale, tok
+            if tok.has_unit and tok.scale < smallest:
+                amounts[-1] = (amounts[-1][0], amounts[-1][1] + tok.value)
+                smallest, prev = tok.scale, tok
                 continue
-            if not tok["unit"]:
-                implied = smallest // 10
-                if len(num) == 1 and num != "0":
-                    amounts[-1] = (amounts[-1][0], amounts[-1][1] + value * implied)
+            if not tok.has_unit:
+                if tok.single:
+                    amounts[-1] = (amounts[-1][0], amounts[-1][1] + tok.value * (smallest // 10))
                     smallest, prev = 1, tok
                     continue
-                if value < smallest:
-                    amounts[-1] = (amounts[-1][0], amounts[-1][1] + value)
+                if tok.value < smallest:
+                    amounts[-1] = (amounts[-1][0], amounts[-1][1] + tok.value)
                     smallest, prev = 1, tok
                     continue
-        amounts.append((bool(tok["sign"]), value))
-        smallest, prev = scale, tok
+        amounts.append((tok.negative, tok.value))
+        smallest, prev = tok.scale, tok
 
     if len(amounts) > 1:
-        raise ParseError("ambiguous")
+        raise ParseError("ambiguous")  # a range, or several numbers ("2024年5万")
+    if leftover:
+        raise ParseError("format")  # words we do not know around the amount
     negative, value = amounts[0]
+    if negative or value <= 0:
+        raise ParseError("not_positive")
+    if value < 1:
+        raise ParseError("too_small", min=1)  # amounts are kept in whole yuan
     if value > MAX_MONEY_YUAN:
         raise ParseError("too_large", max=MAX_MONEY_YUAN, value=int(value))
-    yuan = int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
-    if negative or yuan <= 0:
-        raise ParseError("not_positive")
-    return yuan
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 # --- phone / email / contact ------------------------------------------------------------
@@ -330,12 +521,56 @@ def parse_email(text: str) -> str:
     return f"{local}@{domain}"
 
 
+_WECHAT_LABEL = re.compile(
+    r"(?:微信号码|微信号|微信|威信|薇信|v信|(?:wechat|weixin|vx|wx)(?:\s*id)?(?![a-z0-9_-]))"
+    r"\s*(?:号)?\s*(?:是|:)?\s*",
+    re.IGNORECASE,
+)
+_WECHAT_SAME = re.compile(r"微信同号|同微信号?|微信同")
+_WECHAT_ID = re.compile(r"[a-zA-Z][a-zA-Z0-9_-]{5,19}")
+
+
+def parse_wechat(text: str) -> str:
+    """A WeChat id (6-20 characters: a letter, then letters, digits, _ or -) or a mobile."""
+    t = _prepare(text, _PHONE_MAX_INPUT, "format")
+    label = _WECHAT_LABEL.match(t)
+    if label:
+        t = t[label.end() :].strip()
+    if _WECHAT_ID.fullmatch(t):
+        return t
+    try:
+        number = parse_phone(t)
+    except ParseError:
+        raise ParseError("wechat") from None
+    if not _MOBILE.fullmatch(number):
+        raise ParseError("wechat")  # a WeChat account is tied to a mobile, not a landline
+    return number
+
+
 def parse_contact(text: str) -> tuple[str, str]:
-    """Parse a phone number or e-mail; return ("phone", value) or ("email", value)."""
+    """Parse an e-mail, a WeChat id or a phone number: ("email" | "wechat" | "phone", value).
+
+    "微信 abc123", "vx: shop-888", "微信 13800138000" and "13800138000（微信同号）" are
+    WeChat; an unlabelled id that is no phone number ("Zhang_San88") is WeChat too.
+    """
     t = _prepare(text, None, "format")
     if "@" in t:
         return "email", parse_email(t)
-    return "phone", parse_phone(t)
+    same = _WECHAT_SAME.search(t)
+    if same:  # "13800138000（微信同号）": the mobile is the WeChat account too
+        before, after = t[: same.start()].rstrip("([ "), t[same.end() :].lstrip(")] ")
+        if not (before or after):
+            raise ParseError("wechat")
+        number = parse_phone(f"{before} {after}")
+        return ("wechat" if _MOBILE.fullmatch(number) else "phone"), number
+    if _WECHAT_LABEL.match(t):
+        return "wechat", parse_wechat(t)
+    try:
+        return "phone", parse_phone(t)
+    except ParseError:
+        if _WECHAT_ID.fullmatch(t):
+            return "wechat", t
+        raise
 
 
 # --- date -------------------------------------------------------------------------------
@@ -368,6 +603,42 @@ def parse_date(text: str, today: date) -> date:
     if result < MIN_DATE:
         raise ParseError("too_early", min=MIN_DATE)
     return result
+
+
+_MONTH_DAY = re.compile(
+    r"(?P<m>[0-9]{1,2})\s*(?:月\s*(?P<d1>[0-9]{1,2})\s*[日号]?|[-/.]\s*(?P<d2>[0-9]{1,2}))"
+)
+
+
+def parse_due_date(text: str, today: date) -> date:
+    """A day from ``today`` on (a payment date): a full date as parse_date reads it, or a
+    month and day without the year ("12月15日", "12-15"), taken as the nearest such day.
+
+    Codes: ``format``, ``invalid_date``, and ``past`` (before today; ``today`` in details).
+    """
+    t = _prepare(text, _DATE_MAX_INPUT, "format")
+    m = _MONTH_DAY.fullmatch(t)
+    if m is None:
+        try:
+            day = parse_date(t, date.max)
+        except ParseError as exc:
+            if exc.code == "too_early":
+                raise ParseError("past", today=today) from None
+            raise
+    else:
+        month, dom = int(m["m"]), int(m["d1"] or m["d2"])
+        candidates = []
+        for year in (today.year - 1, today.year, today.year + 1):
+            try:
+                candidates.append(date(year, month, dom))
+            except ValueError:
+                continue
+        if not candidates:
+            raise ParseError("invalid_date", month=month, day=dom)
+        day = min(candidates, key=lambda c: (abs((c - today).days), c < today))
+    if day < today:
+        raise ParseError("past", today=today)
+    return day
 
 
 # --- duration ---------------------------------------------------------------------------

@@ -5,9 +5,14 @@ automatically cancels the reminders it makes obsolete, and nothing is planned tw
 reminder has a stable key). The scheduler delivers what falls due; of several due reminders in
 one chain only the latest is sent (the window opening is moot once the review is overdue).
 
-State keys used: route, status, submitted_on, status_on (ISO date of the last status change),
-need_more {"deadline": ISO|None}, reminders {"muted": bool, "fee_date": ISO|None,
-"interval_days": int, "snoozed": {key: ISO datetime}}.
+State keys used: route, status, submitted_on, cycle (review cycle number, 1 when absent),
+status_on (ISO date of the last status change), need_more {"deadline": ISO|None},
+reminders {"muted": bool, "fee_date": ISO|None, "interval_days": int,
+"snoozed": {key: ISO datetime}}.
+
+A key names one reminder for one moment: "window_open/2026-09-28" (a later review cycle adds
+"#2"), a snoozed copy adds "~202610091000". Keys are stable, so the store can tell a reminder
+that comes back into the plan (revived) from one already sent (never sent again).
 """
 
 from __future__ import annotations
@@ -18,7 +23,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flows import route
-from flows.journey import IN_REVIEW
 from flows.workdays import next_working_day_after, review_window
 
 REMIND_AT = time(10, 0)  # local time of day for every reminder
@@ -60,6 +64,27 @@ def quiet_end(moment: datetime, tz: ZoneInfo) -> datetime:
     return at_local(day, tz, QUIET_END)
 
 
+def out_of_quiet_hours(moment: datetime, tz: ZoneInfo) -> datetime:
+    """The moment itself, or the end of the quiet hours it falls in."""
+    return quiet_end(moment, tz) if in_quiet_hours(moment, tz) else moment
+
+
+def snoozed_until(now: datetime, due: datetime, tz: ZoneInfo) -> datetime:
+    """When a reminder snoozed now comes again: a day after it was due (or after now, if it
+    already came), moved to the next allowed morning when that falls in the quiet hours."""
+    return out_of_quiet_hours(max(now, due) + SNOOZE, tz).replace(second=0, microsecond=0)
+
+
+# Statuses in which the review window reminders apply (need_more waits for the merchant).
+WINDOW_STATUSES = ("submitted", "reviewing")
+
+
+def cycle_suffix(data: dict[str, Any]) -> str:
+    """ "" for the first review cycle, "#2" … for later ones (after a resubmission)."""
+    cycle = int(data.get("cycle") or 1)
+    return "" if cycle <= 1 else f"#{cycle}"
+
+
 def settings_of(data: dict[str, Any]) -> dict[str, Any]:
     """The merchant's reminder settings (a copy-safe view with defaults)."""
     return data.get("reminders") or {}
@@ -74,40 +99,51 @@ def plan(data: dict[str, Any], catalog: Any, tz: ZoneInfo, now: datetime) -> lis
     status = data.get("status")
     result: list[Planned] = []
     submitted = data.get("submitted_on")
-    if status in IN_REVIEW and submitted and chosen in route.ROUTES:
+    cycle = cycle_suffix(data)
+    if status in WINDOW_STATUSES and submitted and chosen in route.ROUTES:
         review = catalog["application"]["review"][chosen]
         window = review_window(
             date.fromisoformat(submitted), int(review["first_n"]), int(review["last_n"])
         )
         result.append(
             Planned(
-                f"window_open/{submitted}",
+                f"window_open/{submitted}{cycle}",
                 "window_open",
                 "review",
                 at_local(window.first, tz),
-                {"first": window.first.isoformat(), "last": window.last.isoformat()},
+                {
+                    "first": window.first.isoformat(),
+                    "last": window.last.isoformat(),
+                    "route": chosen,
+                },
             )
         )
         overdue_day = next_working_day_after(window.last)
         result.append(
             Planned(
-                f"overdue/{submitted}",
+                f"overdue/{submitted}{cycle}",
                 "overdue",
                 "review",
                 at_local(overdue_day, tz),
-                {"last": window.last.isoformat()},
+                {"last": window.last.isoformat(), "route": chosen},
             )
         )
     deadline = (data.get("need_more") or {}).get("deadline")
     if status == "need_more" and deadline:
         day = date.fromisoformat(deadline)
+        asked = data.get("status_on")
+        # The day before at 10:00; a deadline set for tomorrow or today is recalled on the day
+        # itself at 09:00 (the day before is already gone when the request arrives).
+        due = at_local(day - timedelta(days=1), tz)
+        if asked and date.fromisoformat(asked) >= day - timedelta(days=1):
+            due = at_local(day, tz, QUIET_END)
         result.append(
             Planned(
-                f"need_more_deadline/{deadline}",
+                f"need_more_deadline/{deadline}{cycle}",
                 "need_more_deadline",
                 "need_more",
-                at_local(day - timedelta(days=1), tz),
-                {"deadline": deadline},
+                due,
+                {"deadline": deadline, "route": chosen},
             )
         )
     fee_date = prefs.get("fee_date")
@@ -125,7 +161,13 @@ def plan(data: dict[str, Any], catalog: Any, tz: ZoneInfo, now: datetime) -> lis
     if status == "approved" and status_on:
         day = next_working_day_after(date.fromisoformat(status_on))
         result.append(
-            Planned(f"agreement/{status_on}", "agreement", "agreement", at_local(day, tz), {})
+            Planned(
+                f"agreement/{status_on}{cycle}",
+                "agreement",
+                "agreement",
+                at_local(day, tz),
+                {"route": chosen},
+            )
         )
     if status == "joined" and status_on:
         interval = int(prefs.get("interval_days") or DEFAULT_INTERVAL_DAYS)
@@ -142,7 +184,7 @@ def plan(data: dict[str, Any], catalog: Any, tz: ZoneInfo, now: datetime) -> lis
                     "operation_check",
                     "ops",
                     at_local(day, tz),
-                    {"interval": interval},
+                    {"interval": interval, "route": chosen},
                 )
             )
     # A snoozed reminder replaces its original (a new key, so one already sent comes again).
@@ -173,8 +215,11 @@ def upcoming(data: dict[str, Any], catalog: Any, tz: ZoneInfo, now: datetime) ->
     return sorted((p for p in plan(data, catalog, tz, now) if p.due > now), key=lambda p: p.due)
 
 
-def reminder_screen(kind: str, key: str, data: dict[str, Any]) -> Any:
-    """The message of a reminder, with buttons to act on it."""
+def reminder_screen(kind: str, key: str, data: dict[str, Any], today: date | None = None) -> Any:
+    """The message of a reminder, with buttons to act on it.
+
+    `today` is the merchant's date at delivery: a reminder delivered later than planned (after
+    downtime, or snoozed) is worded for the day it arrives, not for the day it was planned."""
     from flows.core import Button, Screen  # local: keeps this module's import light
 
     rows: list[tuple[Button, ...]] = []
@@ -184,7 +229,8 @@ def reminder_screen(kind: str, key: str, data: dict[str, Any]) -> Any:
         rows.append((Button.of("menu_docs", "docs"),))
     if kind == "operation_check":
         rows.append((Button.of("menu_progress", "progress"),))
-    if kind != "agreement":
-        rows.append((Button.of("rem_later", "rsz", key.split("~", 1)[0]),))
+    # "m": pressed on the reminder itself, whose text stays as it is (a toast confirms)
+    rows.append((Button.of("rem_later", "rsz", key.split("~", 1)[0], "m"),))
     rows.append((Button.of("menu_reminders", "reminders"), Button.of("main_menu", "menu")))
-    return Screen("reminder", {"kind": kind, "data": data}, tuple(rows))
+    shown = {**data, "today": today.isoformat() if today else None}
+    return Screen("reminder", {"kind": kind, "data": shown}, tuple(rows))

@@ -13,23 +13,47 @@ def route_of(out: Outcome) -> str | None:
     return route if route in ROUTES else None
 
 
-def choice_screen(out: Outcome, *, then: str = "", edit: bool) -> Screen:
-    """Both routes side by side, with one button each; `then` is the action to continue with."""
+def choice_screen(out: Outcome, *, then: str = "", edit: bool, detail: bool = False) -> Screen:
+    """The route choice; `then` is the action to continue with once a route is chosen.
+
+    Short form (route_choice): one line per route and who it suits, or, when an action asked
+    for a route (`then`), a compact question. Both offer 详细对比: the long side-by-side
+    comparison (route_detail), which has the same route buttons and 返回 to the short form.
+    """
     current = route_of(out)
-    rows = tuple(
-        (
-            Button.of(f"route_{r}", "setroute", r, then)
-            if then
-            else Button.of(f"route_{r}", "setroute", r),
-        )
-        for r in ROUTES
+    tail = (then,) if then else ()
+    routes = tuple(Button.of(f"route_{r}", "setroute", r, *tail) for r in ROUTES)
+    if detail:
+        rows = (routes, (Button.of("back", "rts", *tail), Button.of("main_menu", "menu")))
+        return Screen("route_detail", {"current": current, "asked_for": then}, rows, edit=edit)
+    rows = (
+        routes,
+        (Button.of("route_detail", "rtd", *tail), Button.of("main_menu", "menu")),
     )
-    return Screen(
-        "route_choice",
-        {"current": current, "asked_for": then},
-        (*rows, (Button.of("main_menu", "menu"),)),
-        edit=edit,
-    )
+    return Screen("route_choice", {"current": current, "asked_for": then}, rows, edit=edit)
+
+
+def _press_choice(out: Outcome, args: tuple[str, ...], *, detail: bool) -> Outcome:
+    """详细对比 (detail) or 返回 (the short form / compact question), keeping `then`.
+
+    `then` is only carried along to the route buttons: press_setroute decides what it means.
+    """
+    raw = args[0] if len(args) == 1 else ""
+    then = raw if raw.isascii() and raw.isalnum() and len(raw) <= 16 else ""
+    if args and not then:
+        out.notice = "stale"
+    out.screens.append(choice_screen(out, then=then, edit=True, detail=detail))
+    return out
+
+
+def press_route_detail(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+    """详细对比: the long comparison of both routes, in place."""
+    return _press_choice(out, args, detail=True)
+
+
+def press_route_short(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+    """返回 from the comparison: the short form (or the compact question), in place."""
+    return _press_choice(out, args, detail=False)
 
 
 def require(out: Outcome, then: str, *, edit: bool) -> bool:
@@ -63,6 +87,10 @@ def press_setroute(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome
     out.state.data["route"] = route
     then = args[1] if len(args) > 1 else ""
     out.notice = "saved"
+    if then == "sub" and out.state.data.get("pending_submission"):
+        from flows import journey  # journey imports this module
+
+        return journey.submit_after_route(out, ctx)
     buttons: list[tuple[Button, ...]] = []
     if then in CONTINUATIONS:
         buttons.append((Button.of(CONTINUATIONS[then], then),))
@@ -83,5 +111,10 @@ CONTINUATIONS = {
 }
 
 COMMANDS = {"route": cmd_route}
-ACTIONS = {"route": press_route, "setroute": press_setroute}
+ACTIONS = {
+    "route": press_route,
+    "setroute": press_setroute,
+    "rtd": press_route_detail,
+    "rts": press_route_short,
+}
 INPUTS: dict = {}

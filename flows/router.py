@@ -29,6 +29,9 @@ from flows.core import (
 # Intents answered by a short FAQ card from content/faq.yaml.
 FAQ_INTENTS = frozenset(
     {"review_time", "cost", "agency_trust", "route", "docs", "apply", "privacy"}
+    # questions merchants really ask (issue 8)
+    | {"semi_managed", "invitation", "account_safety", "fraud_help"}
+    | {"rejected", "after_approval", "tax_cert"}
 )
 
 MENU_ROWS: tuple[tuple[tuple[str, str], ...], ...] = (
@@ -60,7 +63,8 @@ def menu_screen(*, edit: bool, template: str = "menu", **data: object) -> Screen
 
 def cmd_start(out: Outcome, ctx: Context, args: str) -> Outcome:
     """Welcome a new merchant; greet a returning one with a button to continue."""
-    if out.state.created:
+    if out.state.created or not journey.started(out.state.data):
+        # never saved anything of the journey (only /help or 你好 before): a first welcome
         out.screens.append(menu_screen(edit=False, template="welcome"))
         return out
     upcoming = journey.next_stage(out.state.data, ctx)
@@ -142,7 +146,11 @@ ACTIONS: dict[str, Callable[[Outcome, Context, tuple[str, ...]], Outcome]] = {
 
 def on_text(out: Outcome, ctx: Context, text: str) -> Outcome:
     """Answer free text: a recognised question gets its answer, anything else a helpful hint."""
-    intent = ctx.catalog.intents.match(text)
+    return answer_intent(out, ctx, ctx.catalog.intents.match(text))
+
+
+def answer_intent(out: Outcome, ctx: Context, intent: str | None) -> Outcome:
+    """The answer to a recognised question (None: a helpful hint with the menu)."""
     if intent == "ship":
         return shipping.open_guide(out, ctx, "s")
     if intent == "warehouse":
@@ -153,7 +161,9 @@ def on_text(out: Outcome, ctx: Context, text: str) -> Outcome:
     if intent == "help":
         return cmd_help(out, ctx, "")
     if intent in FAQ_INTENTS:
-        out.screens.append(Screen("faq", {"topic": intent}, menu_buttons()))
+        # the route lets a card show only the merchant's own route (faq.yaml `routes:`)
+        card = {"topic": intent, "route": out.state.data.get("route")}
+        out.screens.append(Screen("faq", card, menu_buttons()))
         return out
     if intent in ("progress", "status", "reminders"):
         return COMMANDS[intent](out, ctx, "")
@@ -208,18 +218,51 @@ def press_resume(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
 ACTIONS["resume"] = press_resume
 
 
-def _is_question(text: str, ctx: Context, *, raw: bool) -> bool:
+def _is_question(text: str, ctx: Context) -> bool:
     """Is typed text a question rather than the answer to the open field?
 
-    For free-form names (raw inputs) a recognised topic is not enough: "保底王代运营" is a
-    company name; it must also read as a question ("这家靠谱吗", "审核要多久？").
-    """
+    A form answer is an answer first: a recognised topic is not enough ("快发货家居店" is a shop
+    name, "保底王代运营" a company), the text must also read as a question ("怎么发货",
+    "这家靠谱吗", "审核要多久？"). When in doubt the answer is kept and a button offers the
+    question's answer instead (see _offer_question)."""
     if ctx.catalog.intents.match(text) is None:
         return False
-    if not raw:
-        return True
     markers = ctx.catalog["ui"].get("question_markers", "")
     return bool(markers) and re.search(markers, text) is not None
+
+
+def question_title(ctx: Context, intent: str) -> str | None:
+    """A short name of what a recognised question is about, for the 我是想问 button."""
+    titles = ctx.catalog["ui"].get("ask_titles") or {}
+    if intent in titles:
+        return str(titles[intent])
+    card = (ctx.catalog["faq"].get("answers") or {}).get(intent) or {}
+    title = card.get("title")
+    return str(title).rstrip("？?") if title else None
+
+
+def _offer_question(out: Outcome, ctx: Context, text: str) -> Outcome:
+    """The text was kept as the answer, but it also looks like a topic: offer its answer in
+    one tap (the open field, if any, stays open)."""
+    intent = ctx.catalog.intents.match(text)
+    title = question_title(ctx, intent) if intent else None
+    if title and out.screens:
+        last = out.screens[-1]
+        ask = (Button.of("ask_instead", "ask", intent, topic=title),)
+        out.screens[-1] = dataclasses.replace(last, buttons=(*last.buttons, ask))
+    return out
+
+
+def press_ask(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+    """我是想问…: answer the question the kept text looked like (a new message)."""
+    intent = args[0] if args else ""
+    if intent not in ctx.catalog.intents.names:
+        out.notice = "stale"
+        return answer_intent(out, ctx, None)
+    return answer_intent(out, ctx, intent)  # handle() adds 继续填写 when a field was open
+
+
+ACTIONS["ask"] = press_ask
 
 
 def _with_resume(out: Outcome) -> Outcome:
@@ -235,15 +278,40 @@ def _with_resume(out: Outcome) -> Outcome:
 
 def handle(state: MerchantState, event: Event, ctx: Context) -> Outcome:
     """Decide what one event does to the merchant's state and what to show."""
+    return _route_labels(_handle(state, event, ctx), ctx)
+
+
+def _route_labels(out: Outcome, ctx: Context) -> Outcome:
+    """Buttons that name a route's own step say it in that route's words: route B's
+    qualify step is 资格自查, not 选托管公司 (a label key `<key>_<route>` in ui.yaml)."""
+    chosen = out.state.data.get("route")
+    if chosen is None:
+        return out
+    labels = ctx.catalog["ui"]["labels"]
+
+    def fit(button: Button) -> Button:
+        own = f"{button.label}_{chosen}"
+        return dataclasses.replace(button, label=own) if own in labels else button
+
+    out.screens = [
+        dataclasses.replace(s, buttons=tuple(tuple(fit(b) for b in row) for row in s.buttons))
+        for s in out.screens
+    ]
+    return out
+
+
+def _handle(state: MerchantState, event: Event, ctx: Context) -> Outcome:
+    """handle() before the route's own labels are applied."""
     out = Outcome(state.copy())
     data = out.state.data
     if isinstance(event, Text) and data.get("input"):
         # Typed text while a field is open: a recognised question is answered (the field stays
         # open); anything else is the answer to the field.
         kind = data["input"].get("kind")
-        if kind in INPUTS and not _is_question(event.text, ctx, raw=kind in RAW_INPUTS):
-            return INPUTS[kind](out, ctx, event.text)
+        if kind in INPUTS and not _is_question(event.text, ctx):
+            return _offer_question(INPUTS[kind](out, ctx, event.text), ctx, event.text)
         return _with_resume(on_text(out, ctx, event.text))
+    docs.left_checklist(out, event)
     interrupting = isinstance(event, (Command, Press)) and data.get("input")
     if interrupting and not (isinstance(event, Press) and event.action == "resume"):
         data["suspended"] = data.pop("input")

@@ -13,7 +13,7 @@ from typing import Any
 from flows import journey
 from flows import reminders as rem
 from flows.core import Button, Context, Outcome, Screen, ask_input, clear_input, entry_points
-from flows.parsing import ParseError, parse_date
+from flows.parsing import ParseError, parse_due_date
 
 STATUSES = journey.STATUSES
 # What a merchant may report from the status screen, by button.
@@ -58,6 +58,11 @@ def change_status(out: Outcome, ctx: Context, new: str, note: str, by: str) -> O
         data["need_more"] = {"note": note, "deadline": deadline.isoformat() if deadline else None}
     else:
         data.pop("need_more", None)
+    # The latest result's explanation stays visible on /status (a failed push loses nothing).
+    if note:
+        data["status_note"] = note
+    else:
+        data.pop("status_note", None)
     out.records.append({"kind": "status", "old": old, "new": new, "by": by, "note": note})
     out.screens.append(push_screen(out, ctx, note=note, by=by))
     return out
@@ -140,8 +145,10 @@ def reminders_screen(out: Outcome, ctx: Context, *, edit: bool) -> Screen:
     tz = ctx.now.tzinfo
     settings = prefs(out)
     ahead = rem.upcoming(out.state.data, ctx.catalog, tz, ctx.now)  # type: ignore[arg-type]
+    chosen = out.state.data.get("route")
     rows: list[tuple[Button, ...]] = [
-        (Button.of("rem_snooze", "rsz", p.key, title=_title(ctx, p.kind)),) for p in ahead[:4]
+        (Button.of("rem_snooze", "rsz", p.key, title=_title(ctx, p.kind, chosen)),)
+        for p in ahead[:4]
     ]
     if settings.get("muted"):
         rows.append((Button.of("rem_unmute", "rmute", "0"),))
@@ -160,15 +167,19 @@ def reminders_screen(out: Outcome, ctx: Context, *, edit: bool) -> Screen:
             "fee_date": settings.get("fee_date"),
             "interval": settings.get("interval_days") or rem.DEFAULT_INTERVAL_DAYS,
             "status": out.state.data.get("status"),
+            "route": out.state.data.get("route"),
         },
         tuple(rows),
         edit=edit,
     )
 
 
-def _title(ctx: Context, kind: str) -> str:
-    """A reminder's short title from content."""
-    return str(ctx.catalog["statuses"]["reminders"][kind]["title"])
+def _title(ctx: Context, kind: str, chosen: str | None) -> str:
+    """A reminder's short title from content (in the route's own words)."""
+    title = ctx.catalog["statuses"]["reminders"][kind]["title"]
+    if isinstance(title, dict):
+        title = title.get(chosen or "platform", title.get("platform"))
+    return str(title)
 
 
 cmd_reminders, press_reminders = entry_points(reminders_screen)
@@ -196,9 +207,12 @@ def press_snooze(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
         out.notice = "stale"
         out.screens.append(reminders_screen(out, ctx, edit=True))
         return out
-    start = max(ctx.now, planned[base].due)
-    prefs(out).setdefault("snoozed", {})[base] = (start + rem.SNOOZE).isoformat(timespec="minutes")
+    until = rem.snoozed_until(ctx.now, planned[base].due, tz)  # type: ignore[arg-type]
+    prefs(out).setdefault("snoozed", {})[base] = until.isoformat(timespec="minutes")
     out.notice = "snoozed"
+    out.notice_params = {"day": until.date().isoformat(), "time": f"{until:%H:%M}"}
+    if len(args) > 1 and args[1] == "m":
+        return out  # pressed on the reminder itself: its text stays readable, a toast confirms
     out.screens.append(reminders_screen(out, ctx, edit=True))
     return out
 
@@ -230,12 +244,13 @@ def on_fee_date(out: Outcome, ctx: Context, text: str) -> Outcome:
         out.screens.append(Screen("fee_prompt", {"error": None}, back))
         return out
     try:
-        day = parse_date(text, date.max)
-        if day < ctx.today:
-            raise ParseError("past")
+        day = parse_due_date(text, ctx.today)
     except ParseError as exc:
         code = "format_date" if exc.code in ("format", "empty") else exc.code
-        out.screens.append(Screen("fee_prompt", {"error": code}, back))
+        # A worked example that is always ahead: the 15th of next month.
+        ahead = date(ctx.today.year + ctx.today.month // 12, ctx.today.month % 12 + 1, 15)
+        shown = {"error": code, "today": ctx.today.isoformat(), "example": ahead.isoformat()}
+        out.screens.append(Screen("fee_prompt", shown, back))
         return out
     prefs(out)["fee_date"] = day.isoformat()
     clear_input(out)

@@ -170,6 +170,45 @@ async def test_an_oversized_file_is_refused_without_downloading(api, store, tmp_
     assert await documents.list_documents(store, 5) == []
 
 
+async def test_an_empty_file_is_refused_and_nothing_is_stored(api, store, tmp_path):
+    server, bot = api
+    files = tmp_path / "files"
+    empty = sent_document(server, b"", "空.pdf")
+    assert empty.size == 0
+    result = await documents.fetch_and_store(bot, store, files, 5, empty, "license", NOW)
+    assert result == Rejected("license", "empty")
+    assert file_calls(server) == []  # Telegram said 0 bytes: nothing to fetch
+    # size not in the update: getFile tells 0 bytes, nothing is downloaded
+    unknown = Upload(empty.file_id, empty.file_name, None, "document")
+    result = await documents.fetch_and_store(bot, store, files, 5, unknown, "license", NOW)
+    assert result == Rejected("license", "empty")
+    assert await documents.list_documents(store, 5) == []
+    assert not files.exists()
+
+
+class _NoSizeFile:
+    """A Bot API File whose size was not reported and whose download is empty."""
+
+    file_size = None
+
+    async def download_as_bytearray(self) -> bytearray:
+        return bytearray()
+
+
+class _NoSizeBot:
+    async def get_file(self, file_id: str) -> _NoSizeFile:
+        return _NoSizeFile()
+
+
+async def test_a_download_that_turns_out_empty_is_refused(store, tmp_path):
+    upload = Upload("x", "x.pdf", None, "document")
+    bot: Bot = _NoSizeBot()  # type: ignore[assignment]
+    result = await documents.fetch_and_store(bot, store, tmp_path, 5, upload, "tax", NOW)
+    assert result == Rejected("tax", "empty")
+    assert await documents.list_documents(store, 5) == []
+    assert not (tmp_path / "5").exists()  # no file written for the merchant
+
+
 async def test_download_problems_are_answered_not_raised(api, store, tmp_path):
     server, bot = api
     wrong = Upload("no-such-file-id", "x.pdf", 10, "document")

@@ -3,9 +3,12 @@ choice) and route B (self-check), against the strict local Bot API server."""
 
 from __future__ import annotations
 
+import re
+
 import yaml
 
 from bot.content import CONTENT_ROOT
+from bot.devserver.client import shown_since
 from tests.test_e2e_foundation import assert_clean
 
 AGENCY = yaml.safe_load((CONTENT_ROOT / "zh-CN" / "agency.yaml").read_text("utf-8"))
@@ -51,7 +54,9 @@ async def test_route_a_from_no_route_to_a_chosen_agency(bot, server):
     await answer(m, "否")
     warning = await answer(m, "是")
     assert FLAGS[1]["warning"] in warning.text and FLAGS[1]["action"] in warning.text
-    assert "国家企业信用信息公示系统" in warning.text and "12315" in warning.text
+    assert "国家企业信用信息公示系统" in warning.text
+    # what to do if money is already paid: once, on the scorecard, not after every red flag
+    assert "如果已经付了钱" not in warning.text and "12315" not in warning.text
     [nxt] = await m.press("继续下一题")
     assert FLAGS[2]["question"] in nxt.text
     for _ in FLAGS[2:]:
@@ -59,9 +64,10 @@ async def test_route_a_from_no_route_to_a_chosen_agency(bot, server):
     assert "评分卡" in card.text and NASTY in card.text
     assert "16/16" in card.text and "8/10" in card.text
     assert "强烈建议不要" in card.text and "12315" in card.text
-    assert any(x.startswith("🚨") and FLAGS[1]["label"] in x for x in card.labels)
 
-    # change the red flag to 否 from the scorecard
+    # change the red flag to 否 from the scorecard (its 改危险信号 page)
+    [page] = await m.press("改危险信号")
+    assert any(x.startswith("🚨") and FLAGS[1]["label"] in x for x in page.labels)
     [again] = await m.press(FLAGS[1]["label"])
     assert FLAGS[1]["question"] in again.text and not any("跳过" in x for x in again.labels)
     [card] = await m.press("否")
@@ -107,7 +113,8 @@ async def test_choosing_a_candidate_with_a_red_flag_asks_first(bot, server):
     await m.send("/agency")
     await m.press("添加")
     await m.send("顺达代运营")
-    [card] = await m.press("评分卡")
+    await m.press("评分卡")
+    await m.press("改危险信号")
     [question] = await m.press(FLAGS[0]["label"])
     [warning] = await m.press("是")
     assert FLAGS[0]["warning"] in warning.text
@@ -198,4 +205,126 @@ async def test_route_b_self_check(bot, server):
     }
     [again] = await m.send("/agency")
     assert not again.edited and "全托管自查" in again.text
+    assert_clean(server)
+
+
+# --- issue 8: plain questions, at most ten buttons, the "already paid" block once -------------
+
+MAX_BUTTONS = 10
+NEGATIONS = "不没未无非别莫勿"
+PAID = "如果已经付了钱"
+
+
+def negations(question: str) -> str:
+    """The negation characters of a question, outside quoted phrases (「不达标全额退款」)."""
+    return "".join(ch for ch in re.sub(r"「[^」]*」", "", question) if ch in NEGATIONS)
+
+
+def shown_to(server, user_id: int, since: int = 0) -> list:
+    """Every message sent or edited in the merchant's chat since a server mark."""
+    return [shown for chat, shown in shown_since(server, since) if chat == user_id]
+
+
+def too_many_buttons(screens) -> list[tuple[int, str]]:
+    """(button count, first line) of every screen with more than MAX_BUTTONS buttons."""
+    return [
+        (len(s.labels), s.text.splitlines()[0] if s.text else "")
+        for s in screens
+        if len(s.labels) > MAX_BUTTONS
+    ]
+
+
+async def test_scorecard_walk_is_plain_small_and_says_the_paid_block_once(bot, server):
+    """The whole route-A walk: no negative question, red-flag buttons that say what 是 means,
+    no screen with more than ten buttons, and 如果已经付了钱 once (on the scorecard)."""
+    m = bot.merchant(1006)
+    await m.send("/agency")  # the compact route question
+    await m.press("托管公司")
+    await m.press("继续")
+    await m.press("添加")
+    [shown] = await m.send("顺达代运营")
+    walk_start = server.mark()
+    plan = ["是"] * len(CRITERIA) + ["是", "是", "否", "是", "否", "不确定"]
+    asked = []
+    for word in plan:
+        if "继续下一题" in " ".join(shown.labels):  # after a red flag: the warning first
+            [shown] = await m.press("继续下一题")
+        item = next(i for i in CRITERIA + FLAGS if i["question"] in shown.text)
+        asked.append(item["key"])
+        assert negations(item["question"]) == "", item["question"]
+        answers = shown.labels[:3]
+        if item in FLAGS:  # 是 / 否 spelled out: 是 means "yes, they do this"
+            assert answers == [AGENCY["flag_answers"][a] for a in ("yes", "no", "unsure")]
+            assert "有" in answers[0] and "没有" in answers[1]
+        else:
+            assert answers == [AGENCY["answers"][a] for a in ("yes", "no", "unsure")]
+        [shown] = await m.press(word)
+    assert asked == [i["key"] for i in CRITERIA + FLAGS]
+    [card] = await m.press("评分卡")  # the last answer (不确定) showed a gentle warning
+    assert "评分卡" in card.text and "强烈建议不要" in card.text
+    answering = shown_to(server, m.user_id, walk_start)
+    warnings = [s for s in answering if any("改答案" in x for x in s.labels)]
+    assert len(warnings) == 4  # three 是 and one 不确定
+    assert [s.text.count(PAID) for s in answering] == [0] * (len(answering) - 1) + [1]
+    for line in AGENCY["if_wrong"]:
+        assert card.text.count(line) == 1
+    # the legend says what each mark means in each section; for a red flag ✅ is "没有"
+    flags_part = card.text.split("危险信号")[1]
+    assert f"✅ {AGENCY['legend']['flag']['no']}" in flags_part
+    assert f"🚨 {AGENCY['legend']['flag']['yes']}" in flags_part
+    assert f"✅ {FLAGS[2]['label']}" in flags_part and f"🚨 {FLAGS[0]['label']}" in flags_part
+
+    # the rest of the topic: the answers a page at a time, choose, compare, delete
+    [page] = await m.press("改基本条件")
+    assert page.edited and "第 1/" in page.text
+    [page] = await m.press("下一页")
+    [page] = await m.press("下一页")
+    assert any(FLAGS[0]["label"] in x for x in page.labels)
+    [page] = await m.press("上一页")
+    await m.press("评分卡")
+    await m.press("改危险信号")
+    await m.press(FLAGS[5]["label"])
+    [card] = await m.press("否")
+    assert card.text.count(PAID) == 1
+    [confirm] = await m.press("选定这家")
+    assert "危险信号" in confirm.text
+    await m.press("评分卡")
+    await m.press("返回候选列表")
+    for n in range(2, 6):
+        await m.press("添加")
+        await m.send(f"候选公司{n}")
+        [home] = await m.press("返回候选列表")
+    assert "5/5" in home.text
+    [compare] = await m.press("对比")
+    assert "对比" in compare.text
+    await m.press("候选公司5")
+    [confirm] = await m.press("删除")
+    assert "不能恢复" in confirm.text
+    await m.press("确认删除")
+    everything = shown_to(server, m.user_id)
+    assert len(everything) > 40
+    assert too_many_buttons(everything) == []
+    assert_clean(server)
+
+
+async def test_self_check_walk_keeps_to_ten_buttons(bot, server):
+    m = bot.merchant(1007)
+    await m.send("/agency")
+    await m.press("全托管")
+    [home] = await m.press("继续")
+    assert "全托管自查" in home.text
+    await m.press("开始自查")
+    for item in AGENCY["self_check"] + AGENCY["readiness"]:
+        assert negations(item["question"]) == "", item["question"]
+        assert item["question"] in m.last.text
+        [shown] = await m.press("是")
+    assert "全托管自查" in shown.text
+    [page] = await m.press("改资格自查")
+    assert any(AGENCY["self_check"][0]["label"] in x for x in page.labels)
+    [page] = await m.press("下一页")
+    assert any(AGENCY["readiness"][0]["label"] in x for x in page.labels)
+    [question] = await m.press(AGENCY["readiness"][0]["label"])
+    [summary] = await m.press("否")
+    assert AGENCY["readiness"][0]["how"] in summary.text
+    assert too_many_buttons(shown_to(server, m.user_id)) == []
     assert_clean(server)

@@ -130,6 +130,9 @@ async def test_restart_with_the_same_database_remembers_the_merchant(server, tmp
     async with running_bot(server, db) as bot:
         [first] = await bot.merchant(42).send("/start")
         assert "欢迎回来" not in first.text
+        m = bot.merchant(42)
+        await m.send("/route")
+        await m.press("全托管")
         assert await bot.store.count_merchants() == 1
     async with running_bot(server, db) as bot:
         [again] = await bot.merchant(42).send("/start")

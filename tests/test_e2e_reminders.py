@@ -78,7 +78,7 @@ async def test_operator_push_reaches_the_merchant_at_once_and_others_are_refused
         [card] = await op.send("/merchant 501")
         assert "需补充材料" in card.text and "need_more" in card.text
         [stats] = await op.send("/stats")
-        assert "共 3 位商家" in stats.text
+        assert "共 2 位商家" in stats.text  # the operator is not counted
         [pushed_again] = await op.send("/setstatus 501 审核通过")
         assert "审核通过" in pushed_again.text
         assert "费" in server.last_bot_message(501).text  # the fee checklist came with it
@@ -347,10 +347,14 @@ async def test_mute_and_snooze_from_the_reminder_itself(server, tmp_path):
             b["callback_data"]
             for row in message.reply_markup["inline_keyboard"]
             for b in row
-            if "明天再提醒" in b["text"]
+            if "晚一天再提醒" in b["text"]
         )
-        [after] = await m.press_data(message.message_id, data)
-        assert "10月9日" in after.text  # the same reminder comes again tomorrow
+        mark = server.mark()
+        assert await m.press_data(message.message_id, data) == []  # the reminder stays readable
+        [toast] = [c for c in server.calls[mark:] if c.method == "answerCallbackQuery"]
+        assert "10月9日" in toast.params["text"]  # the same reminder comes again tomorrow
+        assert server.last_bot_message(611).text == message.text
+        [after] = await m.send("/reminders")
         clock.at = local(2026, 10, 9, 10, 0).astimezone(UTC)
         bot.scheduler.wake()
         await bot.scheduler.wait_for("sent", 2)

@@ -27,6 +27,13 @@ FLAGS = [f["key"] for f in CFG["red_flags"]]
 SELF_CHECK = [i["key"] for i in CFG["self_check"]]
 READINESS = [i["key"] for i in CFG["readiness"]]
 MAX = CFG["max_candidates"]
+MAX_BUTTONS = 10
+NEGATIONS = "不没未无非别莫勿"
+
+
+def negations(question: str) -> str:
+    """The negation characters of a question, outside quoted phrases (「不达标全额退款」)."""
+    return "".join(ch for ch in re.sub(r"「[^」]*」", "", question) if ch in NEGATIONS)
 
 
 @pytest.fixture(scope="module")
@@ -302,7 +309,9 @@ def test_a_red_flag_answered_yes_warns_with_what_to_do(ctx):
     shown = text_of(s.screen)
     flag = CFG["red_flags"][0]
     assert flag["label"] in shown and flag["warning"] in shown and flag["action"] in shown
-    assert "国家企业信用信息公示系统" in shown and "12315" in shown
+    assert "国家企业信用信息公示系统" in shown
+    # what to do if money is already paid is on the scorecard, once, not after every flag
+    assert "如果已经付了钱" not in shown and "12315" not in shown
     assert s.cands[0]["flags"] == {FLAGS[0]: "yes"}
     s.press(*_go_on(s.screen))  # 继续下一题
     assert s.screen.template == "agency_question" and s.screen.data["index"] == 1
@@ -319,6 +328,95 @@ def test_a_red_flag_answered_unsure_warns_more_gently(ctx):
     assert "12315" not in shown
 
 
+def test_no_question_is_a_negative_question():
+    """是 / 否 to "不是……吗？" is read both ways: every question asks plainly, so 是 is always
+    "yes, that is so" (good for criteria and the self-check, bad for a red flag)."""
+    sections = ("criteria", "red_flags", "self_check", "readiness")
+    questions = [item["question"] for section in sections for item in CFG[section]]
+    assert len(questions) == len(CRITERIA) + len(FLAGS) + len(SELF_CHECK) + len(READINESS)
+    assert [q for q in questions if negations(q)] == []
+
+
+def test_red_flag_buttons_say_what_yes_means_and_the_legend_agrees(ctx):
+    s = Session(ctx, route="agency")
+    s.add("A")
+    s.press("agq", 1, FLAGS[0])
+    flag_labels = [CONTENT.label(b) for b in s.screen.buttons[0]]
+    assert flag_labels == [CFG["flag_answers"][a] for a in ("yes", "no", "unsure")]
+    assert flag_labels[0].startswith(CFG["answers"]["yes"]) and "有" in flag_labels[0]
+    assert flag_labels[1].startswith(CFG["answers"]["no"]) and "没有" in flag_labels[1]
+    # the scorecard explains each section's marks by what they mean, not by 是 / 否
+    s.press("aga", 1, FLAGS[0], "yes", "r")
+    s.press("aga", 1, FLAGS[1], "no", "r")
+    shown = text_of(s.screen)
+    icons = CONTENT.catalog["ui"]["agency_icons"]
+    legend = CFG["legend"]
+    flags_part = shown.split("危险信号")[1]
+    for answer in ("yes", "no", "unsure", "none"):
+        assert f"{icons['flag'][answer]} {legend['flag'][answer]}" in flags_part
+        assert f"{icons['good'][answer]} {legend['good'][answer]}" in shown.split("危险信号")[0]
+    assert "有" in legend["flag"]["yes"] and "没有" in legend["flag"]["no"]
+    assert f"{icons['flag']['yes']} {CFG['red_flags'][0]['label']}" in flags_part
+    assert f"{icons['flag']['no']} {CFG['red_flags'][1]['label']}" in flags_part
+    # and it no longer says that ✅ means 是 (for a red flag ✅ is 否)
+    assert f"{icons['good']['yes']}{CFG['answers']['yes']}" not in shown
+
+
+def test_the_if_already_paid_block_is_shown_once_on_the_scorecard(ctx):
+    s = Session(ctx, route="agency")
+    s.add("A")
+    answer_all(s, 1, ["yes"] * len(CRITERIA))
+    warnings = []
+    for key in FLAGS:
+        s.press("aga", 1, key, "yes")
+        assert s.screen.template == "agency_warning"
+        warnings.append(text_of(s.screen))
+    assert not any("如果已经付了钱" in w or CFG["if_wrong"][2] in w for w in warnings)
+    s.press("agc", 1)
+    card = text_of(s.screen)
+    assert s.screen.data["c"]["red"] == len(FLAGS)
+    assert card.count("如果已经付了钱") == 1
+    assert all(card.count(line) == 1 for line in CFG["if_wrong"])
+
+
+def test_edit_pages_hold_every_answer_and_keep_to_ten_buttons(ctx):
+    seed = agency.check_seeds(CONTENT.catalog)[0]
+    s = Session(ctx, **seed)
+    pages = edit_pages(s, 2)
+    assert [p.data["page"] for p in pages] == list(range(len(pages)))
+    assert {p.data["section"] for p in pages} == {"criteria", "red_flags"}
+    keys = [b.args[1] for p in pages for row in p.buttons for b in row if b.action == "agq"]
+    assert keys == CRITERIA + FLAGS
+    for page in pages:
+        assert sum(len(row) for row in page.buttons) <= MAX_BUTTONS
+        assert ("agc", ("2",)) in actions(page)
+        # a page keeps its criteria groups whole
+        groups = page.data["groups"]
+        assert groups == list(dict.fromkeys(groups))
+    s.press("agq", 2, FLAGS[3], "r")
+    s.press("aga", 2, FLAGS[3], "no", "r")
+    assert s.screen.template == "agency_card" and s.cands[1]["flags"][FLAGS[3]] == "no"
+
+
+def test_self_check_answers_are_changed_through_pages(ctx):
+    s = Session(ctx, route="platform", self_check={SELF_CHECK[0]: "yes"})
+    s.press("sc")
+    assert sum(len(row) for row in s.screen.buttons) <= MAX_BUTTONS
+    assert not [a for a, _ in actions(s.screen) if a == "scq"]
+    entries = [b for row in s.screen.buttons for b in row if b.action == "sce"]
+    assert [b.label for b in entries] == ["edit_self_check", "edit_readiness"]
+    seen = []
+    for entry in entries:
+        s.press(entry.action, *entry.args)
+        assert s.screen.template == "selfcheck_edit"
+        assert sum(len(row) for row in s.screen.buttons) <= MAX_BUTTONS
+        seen += [b.args[0] for row in s.screen.buttons for b in row if b.action == "scq"]
+        assert ("sc", ()) in actions(s.screen)
+    assert seen == SELF_CHECK + READINESS
+    s.press("sce", 0)
+    assert "✅ " + CFG["self_check"][0]["label"] in labels(s.screen)
+
+
 def test_a_red_flag_answered_no_does_not_warn(ctx):
     s = Session(ctx, route="agency")
     s.add("A")
@@ -326,12 +424,34 @@ def test_a_red_flag_answered_no_does_not_warn(ctx):
     assert s.screen.template == "agency_question"
 
 
+def edit_pages(s: Session, cid: int = 1) -> list[Screen]:
+    """Every 改答案 page of a candidate, from its scorecard's first 改… button onwards."""
+    s.press("agc", cid)
+    entries = [b for row in s.screen.buttons for b in row if b.action == "age"]
+    pages = []
+    s.press(entries[0].action, *entries[0].args)
+    while True:
+        pages.append(s.screen)
+        forward = [b for row in s.screen.buttons for b in row if b.label == "ag_next_page"]
+        if not forward:
+            return pages
+        s.press(forward[0].action, *forward[0].args)
+
+
 def test_answers_can_be_changed_from_the_scorecard(ctx):
     s = Session(ctx, route="agency")
     s.add("A")
     answer_all(s, 1, ["yes"] * len(CRITERIA) + ["no"] * len(FLAGS))
     card = s.screen
-    items = [b for row in card.buttons for b in row if b.action == "agq"]
+    assert not [b for row in card.buttons for b in row if b.action == "agq"]
+    entries = [b.args for row in card.buttons for b in row if b.action == "age"]
+    pages = edit_pages(s)
+    assert all(p.template == "agency_edit" for p in pages)
+    assert entries == [
+        ("1", "0"),
+        ("1", str(next(i for i, p in enumerate(pages) if p.data["section"] == "red_flags"))),
+    ]
+    items = [b for p in pages for row in p.buttons for b in row if b.action == "agq"]
     assert [b.args[1] for b in items] == CRITERIA + FLAGS
     assert all(b.args[2] == "r" for b in items)
     s.press("agq", 1, CRITERIA[3], "r")
@@ -369,7 +489,7 @@ def test_scorecard_counts_and_marks(ctx):
     assert "12315" in shown
     assert ("agn", ("1",)) in actions(s.screen)  # 继续回答
     assert ("agdel", ("1",)) in actions(s.screen) and ("agpick", ("1",)) in actions(s.screen)
-    item_labels = labels(s.screen)
+    item_labels = [label for page in edit_pages(s) for label in labels(page)]
     assert "✅ " + CFG["criteria"][0]["label"] in item_labels
     assert "❌ " + CFG["criteria"][2]["label"] in item_labels
     assert "⬜ " + CFG["criteria"][9]["label"] in item_labels
@@ -553,6 +673,16 @@ FORGED = [
     ("sca", (SELF_CHECK[0], "yes", "x")),
     ("scn", ("nokey",)),
     ("scn", (SELF_CHECK[0], "x")),
+    ("age", ("1",)),
+    ("age", ("1", "99")),
+    ("age", ("1", "-1")),
+    ("age", ("1", "x")),
+    ("age", ("9", "0")),
+    ("age", ("1", "0", "0")),
+    ("sce", ()),
+    ("sce", ("99",)),
+    ("sce", ("x",)),
+    ("sce", ("0", "0")),
 ]
 
 
@@ -729,6 +859,8 @@ def test_every_screen_reachable_from_rich_states_is_within_telegram_limits(ctx):
             templates.add(screen.template)
             html = CONTENT.render_text(screen.template, screen.data)
             assert 0 < visible_length(html) <= content_check.MAX_TEXT, screen.template
+            # a phone shows about ten buttons without scrolling: never more on one screen
+            assert sum(len(row) for row in screen.buttons) <= MAX_BUTTONS, screen.template
             for b in (b for row in screen.buttons for b in row):
                 assert len(callbacks.encode(b).encode()) <= 64
                 assert 0 < len(CONTENT.label(b)) <= content_check.MAX_LABEL, CONTENT.label(b)

@@ -321,16 +321,19 @@ def test_a_file_without_a_target_asks_which_item_it_is(ctx):
     assert out.download is None
     [which] = out.screens
     assert which.template == "docs_which" and not which.edit
-    picks = [args[0] for action, args in actions(which) if action == "dcp"]
-    assert picks == ["license", "tax", "industry_permit", "shop_info"]  # 不需要 is not offered
-    assert ("dcn", ()) in actions(which) and ("dcl", ()) in actions(which)
-    pending = out.state.data["docs"]["pending"]
+    picks = [args for action, args in actions(which) if action == "dcp"]
+    pid = docs.pending_id("FILEID")
+    assert picks == [
+        (key, pid) for key in ("license", "tax", "industry_permit", "shop_info")
+    ]  # 不需要 is not offered
+    assert ("dcn", (pid,)) in actions(which) and ("dcl", ()) in actions(which)
+    [pending] = out.state.data["docs"]["pending"]
     assert pending["file_id"] == "FILEID" and pending["size"] == 250_000
     # the checklist offers to sort it later
     assert ("dcw", ()) in actions(run(out.state, Press("dcl"), ctx).screens[0])
     assert run(out.state, Press("dcw"), ctx).screens[0].template == "docs_which"
     # picking an item fetches the pending file
-    picked = run(out.state, Press("dcp", ("tax",)), ctx)
+    picked = run(out.state, Press("dcp", ("tax", pid)), ctx)
     assert picked.download == photo and picked.download_item == "tax"
     assert "pending" not in picked.state.data["docs"]
     done = run(picked.state, stored("tax", mime="image/jpeg"), ctx)
@@ -360,10 +363,166 @@ def test_an_old_target_is_not_used(ctx):
 def test_a_file_before_a_route_is_kept_until_a_route_is_chosen(ctx):
     out = run(MerchantState(7), upload(name="执照.pdf"), ctx)
     assert out.screens[0].template == "route_choice"
-    assert out.state.data["docs"]["pending"]["file_name"] == "执照.pdf"
+    assert out.state.data["docs"]["pending"][0]["file_name"] == "执照.pdf"
     state = run(out.state, Press("setroute", ("agency", "docs")), ctx).state
     [checklist] = run(state, Press("docs"), ctx).screens
     assert checklist.data["pending"]["name"] == "执照.pdf" and ("dcw", ()) in actions(checklist)
+
+
+# --- a file while an item is open; several unsorted files; empty files -------------------
+
+
+def test_a_file_sent_while_an_item_screen_is_open_belongs_to_that_item(ctx):
+    state = state_with(route="agency")
+    opened = run(state, Press("dci", ("legal_id",)), ctx)
+    [item] = opened.screens
+    assert item.template == "docs_item" and item.data["takes_files"]
+    assert NAMES["legal_id"] in render(item) and "直接发来的照片或文件" in render(item)
+    first = run(opened.state, upload(name="身份证.pdf"), ctx)
+    assert first.download is not None and first.download_item == "legal_id"
+    assert first.screens == []  # no "which item?" question
+    done = run(first.state, stored("legal_id"), ctx)
+    assert done.state.data["docs"]["items"]["legal_id"]["file"]["name"] == "身份证.pdf"
+    assert "target" not in done.state.data["docs"]  # the item screen is no longer open
+    # marking from the item screen keeps it open: the next file is still for it
+    marked = run(state, Press("dcm", ("shop_info", "1")), ctx)
+    assert run(marked.state, upload(), ctx).download_item == "shop_info"
+    # the item shown after answering its question takes files too
+    answered = run(
+        platform_answered(brand=True, permit=False),
+        Press("dcq", ("brand", "y", "i")),
+        ctx,
+    )
+    assert answered.screens[0].template == "docs_item"
+    assert run(answered.state, upload(), ctx).download_item == "brand_auth"
+
+
+def test_items_that_cannot_take_a_file_do_not_capture_one(ctx):
+    # an item marked not needed: its screen says so and a file asks which item
+    state = platform_answered(brand=True, permit=False)
+    skipped = run(state, Press("dci", ("industry_permit",)), ctx)
+    assert skipped.screens[0].data["takes_files"] is False
+    assert "直接发来的照片或文件" not in render(skipped.screens[0])
+    assert run(skipped.state, upload(), ctx).screens[0].template == "docs_which"
+    # an item whose question is not answered yet shows the question, not the item
+    asked = run(state_with(route="platform"), Press("dci", ("brand_auth",)), ctx)
+    assert asked.screens[0].template == "docs_question"
+    assert run(asked.state, upload(), ctx).screens[0].template == "docs_which"
+    # leaving the item for the checklist: the next file is asked about
+    opened = run(state_with(route="agency"), Press("dci", ("license",)), ctx).state
+    listed = run(opened, Press("dcl"), ctx).state
+    assert run(listed, upload(), ctx).screens[0].template == "docs_which"
+
+
+def test_a_second_unsorted_file_waits_beside_the_first_and_each_is_sorted(ctx):
+    state = state_with(route="agency")
+    a = Upload("FILE-A", "a.pdf", 1000, "document", "application/pdf")
+    b = Upload("FILE-B", "b.jpg", 2000, "photo", "image/jpeg")
+    ida, idb = docs.pending_id("FILE-A"), docs.pending_id("FILE-B")
+    first = run(state, a, ctx)
+    [which_a] = first.screens
+    assert which_a.data["others"] == 0 and ("dcp", ("license", ida)) in actions(which_a)
+    second = run(first.state, b, ctx)
+    [which_b] = second.screens
+    assert which_b.template == "docs_which" and which_b.data["others"] == 1
+    assert ("dcp", ("license", idb)) in actions(which_b) and ("dcn", (idb,)) in actions(which_b)
+    assert "1 个文件也还在等你归类" in render(which_b)
+    waiting = second.state.data["docs"]["pending"]
+    assert [e["file_id"] for e in waiting] == ["FILE-A", "FILE-B"]  # nothing replaced
+    # the checklist tells there are two
+    [checklist] = run(second.state, Press("dcl"), ctx).screens
+    assert checklist.data["pending"]["count"] == 2 and "2 个文件" in render(checklist)
+    # sorting the second (its own buttons) leaves the first waiting
+    picked = run(second.state, Press("dcp", ("legal_id", idb)), ctx)
+    assert picked.download == b and picked.download_item == "legal_id"
+    saved = run(picked.state, stored("legal_id", mime="image/jpeg"), ctx)
+    assert [e["file_id"] for e in saved.state.data["docs"]["pending"]] == ["FILE-A"]
+    [after] = saved.screens
+    assert after.data["stored"] and after.data["pending"]["count"] == 1
+    assert ("dcw", ()) in actions(after)
+    # the first file's question (sent earlier) still works
+    picked = run(saved.state, Press("dcp", ("license", ida)), ctx)
+    assert picked.download == a and picked.download_item == "license"
+    assert "pending" not in picked.state.data["docs"]
+    # a question for a file already sorted is stale
+    again = run(picked.state, Press("dcp", ("license", idb)), ctx)
+    assert again.notice == "stale" and again.download is None
+
+
+def test_discarding_one_waiting_file_keeps_the_others(ctx):
+    state = state_with(route="agency")
+    for n in range(3):
+        state = run(state, Upload(f"F{n}", f"{n}.pdf", 10, "document"), ctx).state
+    out = run(state, Press("dcn", (docs.pending_id("F1"),)), ctx)
+    assert out.notice == "dc_discarded"
+    assert [e["file_id"] for e in out.state.data["docs"]["pending"]] == ["F0", "F2"]
+    # 归类 on the checklist shows the oldest one first
+    [which] = run(out.state, Press("dcw"), ctx).screens
+    assert which.data["name"] == "0.pdf" and which.data["others"] == 1
+    [which] = run(out.state, Press("dcw", (docs.pending_id("F2"),)), ctx).screens
+    assert which.data["name"] == "2.pdf"
+
+
+def test_the_same_file_sent_twice_waits_once(ctx):
+    state = run(state_with(route="agency"), upload(), ctx).state
+    out = run(state, upload(), ctx)
+    assert len(out.state.data["docs"]["pending"]) == 1
+    assert out.screens[0].template == "docs_which" and out.screens[0].data["others"] == 0
+
+
+def test_buttons_and_state_from_before_several_files_could_wait_still_work(ctx):
+    legacy = {"file_id": "OLD", "file_name": "old.pdf", "size": 10, "kind": "document"}
+    state = state_with(route="agency", docs={"pending": dict(legacy)})
+    [checklist] = run(state, Command("docs"), ctx).screens
+    assert checklist.data["pending"]["name"] == "old.pdf"
+    # a which-screen sent by the older version had dcp:<key> and dcn, without an id
+    picked = run(state, Press("dcp", ("license",)), ctx)
+    assert picked.download is not None and picked.download.file_id == "OLD"
+    assert "pending" not in picked.state.data["docs"]
+    assert run(state, Press("dcn"), ctx).notice == "dc_discarded"
+    # a new file joins the old one instead of replacing it
+    out = run(state, upload(), ctx)
+    assert [e["file_id"] for e in out.state.data["docs"]["pending"]] == ["OLD", "FILEID"]
+
+
+def test_too_many_waiting_files_refuses_the_new_one_and_keeps_the_rest(ctx):
+    state = state_with(route="agency")
+    for n in range(docs.MAX_PENDING):
+        state = run(state, Upload(f"F{n}", f"{n}.pdf", 10, "document"), ctx).state
+    out = run(state, Upload("ONE-MORE", "x.pdf", 10, "document"), ctx)
+    assert out.state.data == state.data and out.download is None
+    [refused] = out.screens
+    assert refused.template == "docs_refused" and refused.data["reason"] == "queue"
+    assert ("dcw", ()) in actions(refused)
+    text = render(refused)
+    assert f"{docs.MAX_PENDING} 个文件" in text and "不会丢" in text
+
+
+@pytest.mark.parametrize("where", ["item", "checklist", "no route"])
+def test_an_empty_file_is_refused_politely_and_changes_nothing(ctx, where):
+    state = {
+        "item": run(state_with(route="agency"), Press("dci", ("license",)), ctx).state,
+        "checklist": run(state_with(route="agency"), upload(), ctx).state,  # one waiting
+        "no route": MerchantState(7),
+    }[where]
+    for event in (upload(0, "空.pdf"), upload(0, "photo.jpg", kind="photo")):
+        out = run(state, event, ctx)
+        assert out.download is None and out.state.data == state.data
+        [refused] = out.screens
+        assert refused.template == "docs_refused" and refused.data["reason"] == "empty"
+        text = render(refused)
+        assert "空的" in text and "0 字节" in text and "没有任何变化" in text
+        if where == "item":
+            assert NAMES["license"] in text and ("dci", ("license",)) in actions(refused)
+
+
+def test_an_empty_file_found_by_the_adapter_is_explained(ctx):
+    state = run(state_with(route="agency"), Press("dci", ("license",)), ctx).state
+    first = run(state, upload(None), ctx)  # the size was not announced
+    assert first.download_item == "license"
+    out = run(first.state, Rejected("license", "empty"), ctx)
+    assert out.state.data == state.data
+    assert out.screens[0].data["reason"] == "empty" and "空的" in render(out.screens[0])
 
 
 # --- forged and outdated buttons ---------------------------------------------------------
@@ -431,6 +590,14 @@ def _walk(ctx: Context) -> list[tuple[str, Screen]]:
         ):
             seeds.append((chosen, base, Rejected("license", reason, detail)))
         seeds.append((chosen, base, stored("license")))
+        seeds.append((chosen, base, upload(0)))
+        seeds.append((chosen, base, Rejected("license", "empty", "")))
+        two = run(run(base, upload(), ctx).state, Upload("F2", "b.png", 9, "photo"), ctx).state
+        seeds.append((chosen, two, Press("dcl")))
+        full = base
+        for n in range(docs.MAX_PENDING):
+            full = run(full, Upload(f"F{n}", f"{n}.pdf", 10, "document"), ctx).state
+        seeds.append((chosen, full, upload()))
     seen: set[str] = set()
     shown: list[tuple[str, Screen]] = []
     queue = list(seeds)

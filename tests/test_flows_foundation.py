@@ -28,9 +28,14 @@ def test_handle_never_mutates_the_given_state(ctx):
 
 def test_start_greets_new_and_returning_merchants_differently(ctx):
     new = router.handle(MerchantState(1, created=True), Command("start"), ctx)
-    back = router.handle(MerchantState(1, created=False), Command("start"), ctx)
+    back = router.handle(
+        MerchantState(1, created=False, data={"route": "agency"}), Command("start"), ctx
+    )
+    # saved earlier, but only after /help or 你好: nothing of the journey, so a first welcome
+    asked_help = router.handle(MerchantState(1, created=False), Command("start"), ctx)
     assert new.screens[0].template == "welcome"
     assert back.screens[0].template == "welcome_back"
+    assert asked_help.screens[0].template == "welcome"
 
 
 def test_guide_navigation_bounds(ctx):

@@ -51,7 +51,7 @@ def test_no_reminders_without_route_or_submission_and_none_when_muted():
     [
         ("submitted", {"window_open", "overdue"}),
         ("reviewing", {"window_open", "overdue"}),
-        ("need_more", {"window_open", "overdue", "need_more_deadline"}),
+        ("need_more", {"need_more_deadline"}),  # the window waits for the merchant
         ("approved", {"agreement"}),
         ("rejected", set()),
         ("joined", {"operation_check"}),

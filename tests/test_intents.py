@@ -29,6 +29,9 @@ REQUIRED_NAMES = (
     "help",
     "menu",
     "greeting",
+    "rejected",
+    "after_approval",
+    "fraud_help",
 )
 
 LONG_UNRELATED = (
@@ -99,7 +102,7 @@ CASES: list[tuple[str, str | None]] = [
     ("我的审核结果", "status"),
     ("审核通过了吗", "status"),
     ("审核进度", "status"),
-    ("审核没通过怎么办", "status"),
+    ("审核没通过怎么办", "rejected"),
     ("我的资料审核通过了吗", "status"),
     ("审核", "status"),
     # cost
@@ -117,9 +120,9 @@ CASES: list[tuple[str, str | None]] = [
     ("代运营可靠吗", "agency_trust"),
     ("有人说能走内部通道", "agency_trust"),
     ("保底销售额", "agency_trust"),
-    ("被骗了怎么办", "agency_trust"),
+    ("被骗了怎么办", "fraud_help"),
     ("他们说先交3万保证金，保证月销10万", "agency_trust"),
-    ("交了钱就联系不上了", "agency_trust"),
+    ("交了钱就联系不上了", "fraud_help"),
     ("这家公司靠譜嗎？？", "agency_trust"),
     ("怎么选托管公司", "agency_trust"),
     # route
@@ -139,7 +142,7 @@ CASES: list[tuple[str, str | None]] = [
     ("我到哪一步了", "progress"),
     ("进度", "progress"),
     ("下一步做什么", "progress"),
-    ("审核通过后下一步做什么", "progress"),
+    ("审核通过后下一步做什么", "after_approval"),
     # reminders
     ("提醒", "reminders"),
     ("别提醒我了", "reminders"),

@@ -19,10 +19,12 @@ from flows.parsing import (
     ParseError,
     parse_contact,
     parse_date,
+    parse_due_date,
     parse_duration,
     parse_email,
     parse_money,
     parse_phone,
+    parse_wechat,
     validate_text,
 )
 
@@ -109,13 +111,45 @@ def test_parse_error_shape():
         ("1亿2000万", 120_000_000),
         ("100亿", MAX_MONEY_YUAN),
         ("10,000,000,000", MAX_MONEY_YUAN),
-        ("0.5", 1),  # rounds half up
+        ("1.5", 2),  # rounds half up
         ("1234.49", 1234),
         ("1.23456万", 12_346),
         (".5万", 5_000),
         ("1,234.5", 1_235),
         ("5万元整", 50_000),
         ("5十万", 500_000),
+        # Chinese numerals (were refused as "format" before issue 8)
+        ("五万", 50_000),
+        ("十万", 100_000),
+        ("一百二十万", 1_200_000),
+        ("两万", 20_000),
+        ("二十五万", 250_000),
+        ("一万五", 15_000),
+        ("三千五", 3_500),
+        ("一百零五", 105),
+        ("一千零五十", 1_050),
+        ("一点五万", 15_000),
+        ("五万五千", 55_000),
+        ("5万五千", 55_000),
+        ("一亿二千万", 120_000_000),
+        ("壹万", 10_000),
+        ("人民币五万元", 50_000),
+        ("大概十万左右", 100_000),
+        ("五万多", 50_000),
+        ("三w", 30_000),
+        # units, decimals and currency marks
+        ("0.5万", 5_000),
+        ("3.5w", 35_000),
+        ("5万元", 50_000),
+        ("¥ 5万", 50_000),
+        ("￥50000", 50_000),
+        ("1.5k", 1_500),
+        ("1", 1),
+        ("1.00", 1),
+        ("一", 1),
+        ("月均5万", 50_000),
+        ("销售额：5万", 50_000),
+        ("一个月5万", 50_000),
     ],
 )
 def test_money_accepted(text, expected):
@@ -129,12 +163,40 @@ def test_money_accepted(text, expected):
         ("   ", "empty"),
         ("\u3000", "empty"),
         ("abc", "format"),
-        ("五万", "format"),
         ("万", "format"),
+        ("百万", "format"),
         ("<b>lots</b>", "format"),
+        # letters or unknown words around a number (issue 8: "微信 abc123" was ¥123)
+        ("微信 abc123", "format"),
+        ("abc123", "format"),
+        ("123abc", "format"),
+        ("5wx", "format"),
+        ("5万 微信", "format"),
+        ("五块钱", "format"),
+        ("约5万吧", "format"),
+        ("5万-", "format"),
+        ("十十万", "format"),
+        ("一二万", "format"),
+        ("一万二万", "format"),
+        # phone numbers typed in the amount field
+        ("+86 138 0013 8000", "phone_like"),
+        ("13800138000", "phone_like"),
+        ("138 0013 8000", "phone_like"),
+        ("138-0013-8000", "phone_like"),
+        ("0571-12345678", "phone_like"),
+        ("(0571) 1234 5678", "phone_like"),
+        ("手机 13800138000", "phone_like"),
+        ("+1 415 555 1234", "phone_like"),
         ("0", "not_positive"),
         ("0元", "not_positive"),
-        ("0.4", "not_positive"),
+        ("零", "not_positive"),
+        ("0.4", "too_small"),  # was "not_positive": it is positive, only under one yuan
+        ("0.5", "too_small"),  # was accepted as ¥1: amounts are whole yuan
+        ("0.01", "too_small"),
+        ("0.999", "too_small"),
+        ("0.00001万", "too_small"),
+        ("-0.5", "not_positive"),
+        ("负五万", "not_positive"),
         ("-5万", "not_positive"),
         ("负5万", "not_positive"),
         ("－5000", "not_positive"),
@@ -153,6 +215,9 @@ def test_money_accepted(text, expected):
         ("5,0000", "ambiguous"),
         ("1.2.3", "ambiguous"),
         ("1.5万3千", "ambiguous"),
+        ("五万到十万", "ambiguous"),
+        ("5万或10万", "ambiguous"),
+        ("5万、6万", "ambiguous"),
         ("5万美元", "currency"),
         ("$5000", "currency"),
         ("5000 USD", "currency"),
@@ -168,6 +233,50 @@ def test_money_too_large_details():
     with pytest.raises(ParseError) as info:
         parse_money("10000000001")
     assert info.value.details == {"max": MAX_MONEY_YUAN, "value": 10_000_000_001}
+    with pytest.raises(ParseError) as info:
+        parse_money("0.01")
+    assert info.value.details == {"min": 1}
+
+
+CN_DIGITS = "零一二三四五六七八九"
+
+
+def chinese(n: int) -> str:
+    """n (0 < n < 10^8) written in Chinese numerals, the standard way."""
+
+    def below_wan(k: int, leading: bool) -> str:
+        out, zero = "", False
+        for scale, unit in ((1000, "千"), (100, "百"), (10, "十"), (1, "")):
+            d = k // scale % 10
+            if d == 0:
+                zero = bool(out)
+                continue
+            if zero or (not out and not leading and scale < 1000):
+                out += "零"
+            zero = False
+            out += ("" if d == 1 and unit == "十" and not out and leading else CN_DIGITS[d]) + unit
+        return out
+
+    high, low = divmod(n, 10_000)
+    if not high:
+        return below_wan(low, True)
+    text = below_wan(high, True) + "万"
+    return text + below_wan(low, False) if low else text
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 10**8 - 1))
+def test_money_chinese_numerals_roundtrip(n):
+    assert parse_money(chinese(n)) == n
+    assert parse_money(chinese(n) + "元") == n
+
+
+def test_money_chinese_helper_examples():
+    assert chinese(120_000) == "十二万"
+    assert chinese(1_200_000) == "一百二十万"
+    assert chinese(10_500) == "一万零五百"
+    assert chinese(105) == "一百零五"
+    assert chinese(15) == "十五"
 
 
 @settings(max_examples=300, deadline=None)
@@ -362,6 +471,78 @@ def test_email_rejected(text, code):
     assert code_of(parse_email, text) == code
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("微信 abc123", ("wechat", "abc123")),
+        ("微信：wxid_abc", ("wechat", "wxid_abc")),
+        ("微信:wxid_abc", ("wechat", "wxid_abc")),
+        ("vx: shop-888", ("wechat", "shop-888")),
+        ("VX:shop-888", ("wechat", "shop-888")),
+        ("wx abc_123", ("wechat", "abc_123")),
+        ("微信号 Zhang_San88", ("wechat", "Zhang_San88")),
+        ("微信号：Zhang_San88", ("wechat", "Zhang_San88")),
+        ("微信号是 abc123", ("wechat", "abc123")),
+        ("WeChat: Abc_123", ("wechat", "Abc_123")),
+        ("wechat id: abc123", ("wechat", "abc123")),
+        ("微信 13800138000", ("wechat", "13800138000")),
+        ("微信：138 0013 8000", ("wechat", "13800138000")),
+        ("微信 +86 138 0013 8000", ("wechat", "13800138000")),
+        ("13800138000（微信同号）", ("wechat", "13800138000")),
+        ("138 0013 8000 同微信", ("wechat", "13800138000")),
+        ("Zhang_San88", ("wechat", "Zhang_San88")),  # an unlabelled id
+        ("wxid_abc123", ("wechat", "wxid_abc123")),  # "wx" here is part of the id
+        ("a" * 20, ("wechat", "a" * 20)),
+        ("+86 138 0013 8000", ("phone", "13800138000")),
+        ("138-0013-8000", ("phone", "13800138000")),
+        ("(0571) 1234 5678", ("phone", "0571-12345678")),
+        ("0571-12345678（微信同号）", ("phone", "0571-12345678")),
+        ("手机 13800138000", ("phone", "13800138000")),
+        ("tel13800138000", ("phone", "13800138000")),
+    ],
+)
+def test_contact_kinds(text, expected):
+    assert parse_contact(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("微信", "wechat"),
+        ("微信 ab", "wechat"),  # too short
+        ("微信 1abcdef", "wechat"),  # must start with a letter
+        ("微信 abc 123", "wechat"),
+        ("微信 abc.123", "wechat"),
+        ("微信 " + "a" * 21, "wechat"),  # too long
+        ("微信 0571-12345678", "wechat"),  # a landline has no WeChat
+        ("微信 <b>x</b>", "wechat"),
+        ("(微信同号)", "wechat"),
+        ("abcde", "format"),  # too short for an id, no phone either
+        ("a" * 21, "format"),
+        ("1abcdef", "format"),
+        ("张三", "format"),
+    ],
+)
+def test_contact_refused(text, code):
+    assert code_of(parse_contact, text) == code
+
+
+def test_parse_wechat():
+    assert parse_wechat("Zhang_San88") == "Zhang_San88"
+    assert parse_wechat("微信号：wxid_abc") == "wxid_abc"
+    assert parse_wechat("138 0013 8000") == "13800138000"
+    assert code_of(parse_wechat, "") == "empty"
+    assert code_of(parse_wechat, "abc") == "wechat"
+    assert code_of(parse_wechat, "x" * HUGE) == "format"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.from_regex(r"[a-zA-Z][a-zA-Z0-9_-]{5,19}", fullmatch=True))
+def test_wechat_ids_roundtrip(wid):
+    for form in (f"微信 {wid}", f"微信号：{wid}", f"vx: {wid}", f"wx {wid}", f"WeChat: {wid}"):
+        assert parse_contact(form) == ("wechat", wid)
+
+
 def test_contact():
     assert parse_contact("138 1234 5678") == ("phone", "13812345678")
     assert parse_contact("010-12345678") == ("phone", "010-12345678")
@@ -485,6 +666,66 @@ def test_date_roundtrip(d):
 @given(st.dates(TODAY + timedelta(days=1), date(9999, 12, 31)))
 def test_date_future_property(d):
     assert code_of(parse_date, d.isoformat(), TODAY) == "future"
+
+
+# --- due date (a payment date ahead) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-12-15", date(2026, 12, 15)),
+        ("2026年12月15日", date(2026, 12, 15)),
+        ("2099-01-01", date(2099, 1, 1)),
+        (TODAY.isoformat(), TODAY),
+        ("12月15日", date(2026, 12, 15)),
+        ("12月15号", date(2026, 12, 15)),
+        ("12月15", date(2026, 12, 15)),
+        ("12-15", date(2026, 12, 15)),
+        ("12/15", date(2026, 12, 15)),
+        ("１２月１５日", date(2026, 12, 15)),
+        ("11月27日", TODAY),
+        ("1月5日", date(2027, 1, 5)),  # the nearest 1月5日 is next year's
+        ("5月20日", date(2027, 5, 20)),
+    ],
+)
+def test_due_date_accepted(text, expected):
+    assert parse_due_date(text, TODAY) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("", "empty"),
+        ("明天", "format"),
+        ("15号", "format"),
+        ("/submitted 2026-12-15", "format"),
+        ("2026-02-30", "invalid_date"),
+        ("2月30日", "invalid_date"),
+        ("2月29日", "invalid_date"),  # neither 2026 nor 2027 has one
+        ("13月1日", "invalid_date"),
+        ("2026-11-26", "past"),
+        ("2026-09-01", "past"),
+        ("2019-12-31", "past"),
+        ("11月1日", "past"),  # 26 days ago is nearer than next November
+        ("9月1日", "past"),
+    ],
+)
+def test_due_date_rejected(text, code):
+    assert code_of(parse_due_date, text, TODAY) == code
+
+
+def test_due_date_across_the_new_year():
+    late_december = date(2026, 12, 20)
+    assert parse_due_date("1月5日", late_december) == date(2027, 1, 5)
+    assert parse_due_date("12月31日", late_december) == date(2026, 12, 31)
+    assert code_of(parse_due_date, "12月15日", late_december) == "past"
+    with pytest.raises(ParseError) as info:
+        parse_due_date("12月15日", late_december)
+    assert info.value.details == {"today": late_december}
+    assert parse_due_date("2月29日", date(2027, 12, 1)) == date(2028, 2, 29)
+    early_january = date(2027, 1, 3)
+    assert code_of(parse_due_date, "12月30日", early_january) == "past"
 
 
 # --- duration -------------------------------------------------------------------------------
@@ -632,13 +873,19 @@ def test_validate_text_properties(text, min_len, extra):
 ALL_PARSERS = [
     parse_money,
     parse_phone,
+    parse_wechat,
     parse_email,
     parse_contact,
     lambda t: parse_date(t, TODAY),
+    lambda t: parse_due_date(t, TODAY),
     parse_duration,
     lambda t: validate_text(t, max_len=50),
 ]
 CODES = {
+    "too_small",
+    "phone_like",
+    "past",
+    "wechat",
     "empty",
     "format",
     "too_long",
@@ -654,6 +901,7 @@ CODES = {
 TRICKY = st.text(
     alphabet=st.sampled_from(
         list("0123456789０１２３,.，．-－+ @＠年月日号万千百亿wWkK¥$元转#x dhmsw天()<>&\"'")
+        + list("零一二两五十点负微信号vx:：_同约块")
         + ["\u3000", "\n", "\x00", "\u200b", "ﷺ", "⑤", "²", "٣"]
     ),
     max_size=60,
@@ -714,6 +962,16 @@ def test_huge_inputs_finish(text):
         (parsing._PHONE_EXT, "search", "转" * HUGE + "1x"),
         (parsing._PHONE_EXT, "search", "x " * HUGE + "1x"),
         (parsing._CONTROL, "sub", "\x00a" * HUGE),
+        (parsing._CN_NUMBER, "match", "一" * HUGE + "x"),
+        (parsing._CN_NUMBER, "match", "五" + "点" * HUGE),
+        (parsing._CN_NUMBER, "match", "五点" + "五" * HUGE + "x"),
+        (parsing._MONEY_FILLER, "sub", "/ " * HUGE),
+        (parsing._MONEY_FILLER, "sub", "/" + " " * HUGE),
+        (parsing._WECHAT_LABEL, "match", "微信" + " " * HUGE + "x"),
+        (parsing._WECHAT_LABEL, "match", "wx" + " " * HUGE + "x"),
+        (parsing._WECHAT_ID, "fullmatch", "a" * HUGE + "!"),
+        (parsing._WECHAT_SAME, "search", "同" * HUGE),
+        (parsing._PHONE_SPACING, "sub", "- " * HUGE),
     ],
 )
 def test_regexes_have_no_catastrophic_backtracking(pattern, use, text):
