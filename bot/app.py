@@ -264,12 +264,15 @@ async def run_operator(
                 "reminders": await runtime.store.reminders_of(target),
             }
             return operator.merchant_card(state, history, target_ctx, extra)
-        outcome = status.change_status(
-            Outcome(state.copy()),
+        outcome = router.route_labels(
+            status.change_status(
+                Outcome(state.copy()),
+                target_ctx,
+                order["status"],
+                order["note"],
+                f"operator:{operator_id}",
+            ),
             target_ctx,
-            order["status"],
-            order["note"],
-            f"operator:{operator_id}",
         )
         await commit(runtime, state, outcome, target, None, None, now)
         delivered, reason = await push(ctx, runtime, target, outcome.screens)

@@ -163,6 +163,9 @@ class _Session:
 
     def _print_since(self, since: int) -> None:
         """Print what the bot showed since a mark: this merchant's chat, then pushes to others."""
+        for call in self.server.calls[since:]:
+            if call.method == "answerCallbackQuery" and call.ok and call.params.get("text"):
+                print(f"（提示）{call.params['text']}\n")  # the toast above the chat
         for chat, item in shown_since(self.server, since):
             if item.buttons:
                 self._client(chat).last = item

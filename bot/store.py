@@ -236,8 +236,7 @@ class Store:
             )
         if updates:
             await db.executemany(
-                "UPDATE reminders SET due_at = ?, data = ?, state = ?, sent_at = NULL"
-                " WHERE id = ?",
+                "UPDATE reminders SET due_at = ?, data = ?, state = ?, sent_at = NULL WHERE id = ?",
                 updates,
             )
         planned = {p.key for p in plan}

@@ -239,16 +239,23 @@ def _mark(summary: dict[str, Any]) -> str:
 
 def next_stage(data: dict[str, Any], ctx: Context) -> dict[str, Any] | None:
     """The first stage that is not done."""
-    for stage in stages(data, ctx):
-        if stage["state"] != "done":
-            return stage
-    return None
+    return _next_of(stages(data, ctx))
+
+
+def _next_of(all_stages: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The first stage not done; once the application is submitted, the preparation stages
+    before it are behind the merchant (a result is what comes next, not 资格自查)."""
+    keys = [s["key"] for s in all_stages]
+    start = 0
+    if "submit" in keys and all_stages[keys.index("submit")]["state"] == "done":
+        start = keys.index("submit")
+    return next((s for s in all_stages[start:] if s["state"] != "done"), None)
 
 
 def progress_screen(out: Outcome, ctx: Context, *, edit: bool) -> Screen:
     """The whole journey with ✅ / ⏳ / ⬜, what is missing, and one continue button."""
     all_stages = stages(out.state.data, ctx)
-    upcoming = next((s for s in all_stages if s["state"] != "done"), None)
+    upcoming = _next_of(all_stages)
     rows: list[tuple[Button, ...]] = []
     if pending_input(out.state):
         rows.append((Button.of("resume", "resume"),))

@@ -278,10 +278,10 @@ def _with_resume(out: Outcome) -> Outcome:
 
 def handle(state: MerchantState, event: Event, ctx: Context) -> Outcome:
     """Decide what one event does to the merchant's state and what to show."""
-    return _route_labels(_handle(state, event, ctx), ctx)
+    return route_labels(_handle(state, event, ctx), ctx)
 
 
-def _route_labels(out: Outcome, ctx: Context) -> Outcome:
+def route_labels(out: Outcome, ctx: Context) -> Outcome:
     """Buttons that name a route's own step say it in that route's words: route B's
     qualify step is 资格自查, not 选托管公司 (a label key `<key>_<route>` in ui.yaml)."""
     chosen = out.state.data.get("route")

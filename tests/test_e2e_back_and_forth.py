@@ -408,3 +408,20 @@ async def test_a_file_sent_after_leaving_the_item_screen_is_asked_about(bot, ser
     [which] = await m.send_document(PDF, "执照.pdf", "application/pdf")
     assert "这是哪一项资料" in which.text
     assert_clean(server)
+
+
+async def test_after_submitting_the_next_step_is_the_result_in_the_route_s_words(server, tmp_path):
+    clock = FixedClock(local(2026, 12, 2, 11))
+    async with running_bot(
+        server, tmp_path / "db", clock=clock, admin_ids=frozenset({OPERATOR})
+    ) as bot:
+        m, op = bot.merchant(717), bot.merchant(OPERATOR)
+        await choose_platform(m)
+        await m.send("/submitted")  # straight to submission, preparation skipped
+        [progress] = await m.send("/progress")
+        assert "👉 下一步：等待审核" in progress.text and "▶️ 继续：等待审核" in progress.labels
+        await op.send("/setstatus 717 rejected")
+        push = server.last_bot_message(717)
+        labels = [b["text"] for row in push.reply_markup["inline_keyboard"] for b in row]
+        assert "✅ 资格自查" in labels and not any("选托管公司" in x for x in labels)
+    assert_clean(server)
