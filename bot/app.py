@@ -18,7 +18,9 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import httpx
 from telegram import (
+    Bot,
     BotCommand,
     CallbackQuery,
     Chat,
@@ -29,10 +31,10 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
-from bot import callbacks, documents
+from bot import callbacks, documents, inbox
 from bot.clock import Clock
 from bot.content import Content, ContentRegistry
 from bot.store import Store
@@ -54,6 +56,9 @@ log = logging.getLogger(__name__)
 
 Observer = Callable[[Update], Awaitable[None]]
 MAX_RETRIES = 3  # attempts after a 429 before giving up on one message
+REPLY_RETRY_SECONDS = 30.0  # how long a reply is retried through a Bot API outage
+# Connection failures after which the request surely never reached the Bot API.
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 class KeyedLocks:
@@ -129,39 +134,85 @@ def keyboard(content: Content, screen: Screen) -> InlineKeyboardMarkup | None:
     )
 
 
-async def _with_retry(call: Callable[[], Awaitable[Message | bool]]) -> Message | bool:
-    """Run one Bot API call, honouring 429 retry_after a few times."""
-    for attempt in range(MAX_RETRIES + 1):
+def _transient(exc: NetworkError) -> bool:
+    """A failure after which the request surely did not take effect: the server answered with
+    an error status (5xx from a proxy, no JSON), or the connection was never made."""
+    cause = exc.__cause__
+    if cause is None or isinstance(cause, NOT_SENT):
+        return True
+    # an error page that is not the Bot API's JSON (a proxy's 502): still an answer
+    return isinstance(cause, TelegramError) and not isinstance(cause, NetworkError)
+
+
+async def _with_retry(
+    call: Callable[[], Awaitable[Message | bool]], *, idempotent: bool = False
+) -> Message | bool:
+    """Run one Bot API call through 429s and short outages.
+
+    retry_after is honoured a few times; 5xx answers, refused connections and connect timeouts
+    are retried with backoff for up to REPLY_RETRY_SECONDS. A failure that leaves it unknown
+    whether the message arrived (read timeout, cut connection) is not retried for a send, so
+    a merchant never gets the same answer twice; edits and callback answers are idempotent."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + REPLY_RETRY_SECONDS
+    delay = 0.25
+    flood = 0
+    while True:
         try:
             return await call()
         except RetryAfter as exc:
-            if attempt == MAX_RETRIES:
+            flood += 1
+            if flood > MAX_RETRIES:
                 raise
-            delay = exc.retry_after
-            seconds = delay.total_seconds() if hasattr(delay, "total_seconds") else float(delay)
-            await asyncio.sleep(seconds)
-    raise AssertionError("unreachable")
+            wait = exc.retry_after
+            await asyncio.sleep(wait.total_seconds() if hasattr(wait, "total_seconds") else wait)
+        except BadRequest:
+            raise  # a NetworkError in PTB, but a final answer: retrying cannot help
+        except NetworkError as exc:
+            if not (idempotent or _transient(exc)) or loop.time() + delay > deadline:
+                raise
+            log.info("Bot API unavailable (%s); retrying in %.2f s", exc.message, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 4.0)
 
 
-async def show(
-    update: Update, ctx: ContextTypes.DEFAULT_TYPE, content: Content, screen: Screen
-) -> None:
-    """Send a screen as a new message, or edit the pressed message in place."""
-    text = content.render_text(screen.template, screen.data)
-    markup = keyboard(content, screen)
-    chat_id = update.effective_chat.id if update.effective_chat else update.effective_user.id
-    query = update.callback_query
-    if screen.edit and query is not None and query.message is not None:
-        message_id = query.message.message_id
+@dataclass(frozen=True)
+class Rendered:
+    """A screen rendered for one chat: what is sent, and the message it replaces (if any)."""
+
+    chat_id: int
+    text: str
+    markup: InlineKeyboardMarkup | None
+    edit: int | None = None  # message id to edit in place
+
+    def kept(self) -> dict:
+        """As kept with the applied update until sent (bot.inbox)."""
+        return inbox.reply(self.chat_id, self.text, self.markup, self.edit)
+
+
+def render(content: Content, screen: Screen, chat_id: int, pressed: int | None) -> Rendered:
+    """Render a screen; an edit screen replaces the pressed message when there is one."""
+    return Rendered(
+        chat_id,
+        content.render_text(screen.template, screen.data),
+        keyboard(content, screen),
+        pressed if screen.edit else None,
+    )
+
+
+async def deliver(bot: Bot, out: Rendered, *, silent: bool = False) -> None:
+    """Send a rendered screen, or edit the pressed message in place."""
+    if out.edit is not None:
         try:
             await _with_retry(
-                lambda: ctx.bot.edit_message_text(
-                    text,
-                    chat_id=chat_id,
-                    message_id=message_id,
+                lambda: bot.edit_message_text(
+                    out.text,
+                    chat_id=out.chat_id,
+                    message_id=out.edit,
                     parse_mode=ParseMode.HTML,
-                    reply_markup=markup,
-                )
+                    reply_markup=out.markup,
+                ),
+                idempotent=True,
             )
             return
         except BadRequest as exc:
@@ -169,16 +220,40 @@ async def show(
                 return  # the screen already shows exactly this
             log.info("edit failed (%s); sending the screen as a new message", exc.message)
     await _with_retry(
-        lambda: ctx.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
+        lambda: bot.send_message(
+            out.chat_id,
+            out.text,
+            parse_mode=ParseMode.HTML,
+            reply_markup=out.markup,
+            disable_notification=silent or None,
+        )
     )
+
+
+async def show(
+    update: Update, ctx: ContextTypes.DEFAULT_TYPE, content: Content, screen: Screen
+) -> None:
+    """Send a screen as a new message, or edit the pressed message in place."""
+    chat_id = update.effective_chat.id if update.effective_chat else update.effective_user.id
+    await deliver(ctx.bot, render(content, screen, chat_id, _pressed(update)))
+
+
+def _pressed(update: Update) -> int | None:
+    """The id of the message whose button was pressed (None for a message)."""
+    query = update.callback_query
+    if query is not None and query.message is not None:
+        return query.message.message_id
+    return None
 
 
 async def _answer(query: CallbackQuery, text: str | None) -> None:
     """Answer a button press so the client's spinner stops; a stale query is not an error."""
     try:
-        await query.answer(text)
+        await _with_retry(lambda: query.answer(text), idempotent=True)
     except BadRequest as exc:
         log.info("callback answer refused: %s", exc.message)
+    except NetworkError as exc:  # BadRequest is caught above
+        log.warning("callback answer lost: %s", exc.message)
 
 
 async def commit(
@@ -189,15 +264,20 @@ async def commit(
     chat: Chat | None,
     language: str | None,
     now: datetime,
+    *,
+    update_id: int | None = None,
+    replies: list[Rendered] = (),  # type: ignore[assignment]
 ) -> None:
     """Make the flow's decision durable before anything is shown to the merchant.
 
     The reminder plan is recomputed from the new state; when it differs from the old one the
-    reminders table is reconciled in the same transaction as the state.
+    reminders table is reconciled in the same transaction as the state. The update that caused
+    a change is marked applied in that transaction, with its rendered replies (bot.inbox).
     """
     if "delete" in outcome.effects:
         await runtime.store.delete_merchant(user_id)
         await documents.delete_documents(runtime.store, runtime.files_dir, user_id)
+        await runtime.store.forget_update_contents(user_id)
         runtime.on_plan_change()
         return
     catalog = runtime.contents.default.catalog
@@ -220,6 +300,8 @@ async def commit(
             plan=new_plan if changed_plan else None,
             stage=upcoming["key"] if upcoming else "done",
             from_merchant=chat is not None,
+            update_id=update_id,
+            replies=[r.kept() for r in replies] if update_id is not None else None,
         )
     if changed_plan or (outcome.state.unreachable and chat is not None):
         runtime.on_plan_change()  # new reminders, or a merchant reachable again
@@ -246,8 +328,14 @@ async def run_operator(
     operator_id: int,
     order: dict,
     now: datetime,
+    *,
+    update_id: int | None = None,
+    operator_chat: int | None = None,
 ) -> Screen:
-    """Carry out an operator command on another merchant; the operator's confirmation."""
+    """Carry out an operator command on another merchant; the operator's confirmation.
+
+    A status change is committed with the operator's update marked applied, keeping the push
+    and a confirmation, so that a crash before they are sent does not lose them."""
     catalog = runtime.contents.default.catalog
     if order["op"] == "stats":
         return operator.stats_screen(await runtime.store.stage_counts(runtime.admin_ids))
@@ -274,32 +362,29 @@ async def run_operator(
             ),
             target_ctx,
         )
-        await commit(runtime, state, outcome, target, None, None, now)
-        delivered, reason = await push(ctx, runtime, target, outcome.screens)
+        content = runtime.contents.default
+        pushes = [render(content, screen, target, None) for screen in outcome.screens]
+        kept = list(pushes)
+        if operator_chat is not None:
+            unsent = operator.done_screen(target, order["status"], order["note"], None, "")
+            kept.append(render(content, unsent, operator_chat, None))
+        await commit(
+            runtime, state, outcome, target, None, None, now, update_id=update_id, replies=kept
+        )
+        delivered, reason = await push(ctx, runtime, target, pushes)
     return operator.done_screen(target, order["status"], order["note"], delivered, reason)
 
 
 async def push(
-    ctx: ContextTypes.DEFAULT_TYPE, runtime: Runtime, user_id: int, screens: list[Screen]
+    ctx: ContextTypes.DEFAULT_TYPE, runtime: Runtime, user_id: int, screens: list[Rendered]
 ) -> tuple[bool, str]:
     """Send screens to a merchant who did not write just now; (delivered, reason)."""
-    content = runtime.contents.default
     # A result recorded at night arrives at once but silently (no sound or vibration), so
     # the merchant finds it in the morning and the quiet hours hold.
     silent = rem.in_quiet_hours(runtime.clock.now(), runtime.timezone)
     try:
         for screen in screens:
-            text = content.render_text(screen.template, screen.data)
-            markup = keyboard(content, screen)
-            await _with_retry(
-                lambda text=text, markup=markup: ctx.bot.send_message(
-                    user_id,
-                    text,
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=markup,
-                    disable_notification=silent,
-                )
-            )
+            await deliver(ctx.bot, screen, silent=silent)
     except Forbidden:
         await runtime.store.set_reachable(user_id, False)
         return False, "blocked"
@@ -312,11 +397,28 @@ def make_dispatch(runtime: Runtime) -> Callable[[Update, ContextTypes.DEFAULT_TY
     """The one handler every update goes through."""
 
     async def dispatch(update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
-        """Decode, decide, commit, then answer and show."""
+        """Handle one update, then record it as finished (bot.inbox): its contents are
+        forgotten, and a restart will not handle it again."""
+        final = "failed"
+        try:
+            final = await handle(update, ctx) or "answered"
+        finally:
+            await runtime.store.finish_update(update.update_id, final)
+
+    async def handle(update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> str | None:
+        """Decode, decide, commit, then answer and show; "failed" if the replies could not
+        be delivered."""
         user = update.effective_user
         chat = update.effective_chat
         if user is None or (chat is not None and chat.type != ChatType.PRIVATE):
             return  # the bot works in private chats only
+        if chat is not None and chat.id != user.id:
+            # A private chat has one user: a press or message from anyone else (Telegram sends
+            # none) changes nothing, neither the owner's screen nor anyone's chat_id.
+            if update.callback_query is not None:
+                stale = runtime.contents.for_language(user.language_code).notice("stale")
+                await _answer(update.callback_query, stale)
+            return
         if update.my_chat_member is not None:
             # Telegram tells us when the merchant blocks or unblocks the bot: pause or resume
             # their reminders at once instead of learning it from a failed send.
@@ -332,6 +434,7 @@ def make_dispatch(runtime: Runtime) -> Callable[[Update, ContextTypes.DEFAULT_TY
                 await _answer(query, None)
             return
         content = runtime.contents.for_language(user.language_code)
+        chat_id = chat.id if chat else user.id
         answered = False
         try:
             async with runtime.locks.hold(user.id):
@@ -352,7 +455,19 @@ def make_dispatch(runtime: Runtime) -> Callable[[Update, ContextTypes.DEFAULT_TY
                         now,
                     )
                     outcome = router.handle(outcome.state, result, flow_ctx)
-                await commit(runtime, state, outcome, user.id, chat, user.language_code, now)
+                pressed = _pressed(update)
+                replies = [render(content, s, chat_id, pressed) for s in outcome.screens]
+                await commit(
+                    runtime,
+                    state,
+                    outcome,
+                    user.id,
+                    chat,
+                    user.language_code,
+                    now,
+                    update_id=update.update_id,
+                    replies=replies,
+                )
                 if query is not None:
                     answered = True
                     await _answer(
@@ -361,19 +476,34 @@ def make_dispatch(runtime: Runtime) -> Callable[[Update, ContextTypes.DEFAULT_TY
                         if outcome.notice
                         else None,
                     )
-                for screen in outcome.screens:
-                    await show(update, ctx, content, screen)
+                for out in replies:
+                    await deliver(ctx.bot, out)
                 if "export" in outcome.effects:
-                    await send_export(ctx, runtime, user.id, chat.id if chat else user.id)
+                    await send_export(ctx, runtime, user.id, chat_id)
             if outcome.operator is not None:
                 # outside the operator's own lock: the target merchant's lock is taken instead
-                reply = await run_operator(ctx, runtime, user.id, outcome.operator, now)
-                await show(update, ctx, content, reply)
+                reply = await run_operator(
+                    ctx,
+                    runtime,
+                    user.id,
+                    outcome.operator,
+                    now,
+                    update_id=update.update_id,
+                    operator_chat=chat_id,
+                )
+                await deliver(ctx.bot, render(content, reply, chat_id, None))
         except Forbidden:
             log.info("user %s blocked the bot", user.id)
+        except NetworkError as exc:
+            if isinstance(exc, BadRequest):
+                raise  # the Bot API refused what we sent: a fault of ours, for on_error
+            # retried through a short outage already: the merchant's saved state is safe
+            log.warning("update %s: reply not delivered: %s", update.update_id, exc.message)
+            return "failed"
         finally:
             if query is not None and not answered:
                 await _answer(query, None)
+        return None
 
     return dispatch
 
@@ -413,6 +543,8 @@ def build_application(
         .base_url(base_url)
         .base_file_url(base_file_url)
         .concurrent_updates(concurrency)
+        # every update is on disk before the next getUpdates confirms it (bot.inbox)
+        .update_queue(inbox.DurableQueue(runtime.store, runtime.clock))
         .build()
     )
     app.bot_data["runtime"] = runtime
@@ -434,6 +566,8 @@ async def start_polling(app: Application, *, timeout: int = 30) -> None:
     runtime: Runtime = app.bot_data["runtime"]
     await app.bot.set_my_commands(bot_commands(runtime.contents.default))
     await app.start()
+    # what a stopped process left half done comes first: handled, or its replies sent
+    await inbox.recover(app.bot, runtime.store, app.update_queue, runtime.clock)
     await app.updater.start_polling(  # type: ignore[union-attr]
         poll_interval=0.0, timeout=timeout, allowed_updates=Update.ALL_TYPES
     )

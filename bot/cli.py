@@ -77,8 +77,13 @@ async def serve(settings: Settings, token: str) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """`merchant-bot run`."""
+    from bot.store import check_database
+
     settings = load_settings()
     token = require_token(settings)
+    # A file that is not SQLite, is damaged, is another program's or a newer version's is
+    # refused here, in one line, before the write probe below (or anything else) touches it.
+    check_database(settings.bot_database)
     check_writable_database(settings.bot_database)
     check_writable_dir(settings.bot_files_dir, "BOT_FILES_DIR")
     setup_logging(logging.INFO, secrets=[token])

@@ -24,7 +24,7 @@ import filetype
 from telegram import Bot
 from telegram.error import BadRequest, TelegramError
 
-from bot.store import Store
+from bot.store import Store, scrub_deleted
 from flows import docs
 from flows.core import Rejected, Stored, Upload
 
@@ -197,4 +197,6 @@ async def delete_documents(store: Store, files_dir: Path, user_id: int) -> int:
     async with store.transaction() as db:
         cur = await db.execute("DELETE FROM documents WHERE user_id = ?", (user_id,))
         count = cur.rowcount
+    if count:
+        await scrub_deleted(store)  # the file names the merchant gave leave the WAL too
     return int(count or 0)

@@ -25,7 +25,7 @@ from bot.devserver.server import BotApiServer
 from bot.scheduler import Scheduler, start_scheduler
 from bot.store import Store
 from flows import reminders as rem
-from flows.parsing import ParseError, parse_duration
+from flows.parsing import ParseError, ascii_int, parse_duration
 
 HELP = """\
 playground commands:
@@ -65,8 +65,9 @@ def _press_target(client: MerchantClient, spec: str) -> tuple[int, str] | None:
     if screen is None:
         return None
     flat = [data for row in screen.buttons for _label, data in row]
-    if spec.isdigit():
-        index = int(spec) - 1
+    number = ascii_int(spec)
+    if number is not None:
+        index = number - 1
         return (screen.message_id, flat[index]) if 0 <= index < len(flat) else None
     try:
         return screen.message_id, screen.button(spec)
@@ -212,9 +213,9 @@ class _Session:
             local = self.clock.now().astimezone(self.scheduler.runtime.timezone)
             print(f"(clock moved by {delta}; bot time is now {local:%Y-%m-%d %H:%M %Z})\n")
             return True
-        elif word == "as" and rest.isdigit():
-            self.client = self._client(int(rest))
-            print(f"(you are now user {rest})\n")
+        elif word == "as" and (uid := ascii_int(rest)):
+            self.client = self._client(uid)
+            print(f"(you are now user {uid})\n")
             return True
         else:
             print(HELP)

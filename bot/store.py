@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import os
 import re
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
+from bot.config import ConfigError
 from flows.core import MerchantState
 from flows.reminders import Planned
 
@@ -42,6 +47,179 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
+# --- refusing a database the bot must not use --------------------------------------------
+
+log = logging.getLogger(__name__)
+
+SQLITE_MAGIC = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite 3 database file
+
+
+class DatabaseRefused(ConfigError):
+    """BOT_DATABASE is not a database the bot may use: not SQLite, damaged, another program's,
+    or made by a newer merchant-bot. Reported in one line, exit status 2, before polling."""
+
+
+def _refused(path: Path | str, problem: str) -> DatabaseRefused:
+    """The one-line refusal, naming the file."""
+    return DatabaseRefused(f"BOT_DATABASE: {os.fspath(path)!r} {problem}")
+
+
+def _one_line(text: str, limit: int = 120) -> str:
+    """The first line of SQLite's (possibly multi-line) report, short."""
+    lines = [line for line in str(text).splitlines() if line.strip() and "***" not in line]
+    flat = " ".join((lines[0] if lines else str(text)).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _schema_of(conn: sqlite3.Connection) -> dict[str, frozenset[str]]:
+    """{table: its column names} of a database, SQLite's own tables left out."""
+    names = [
+        row[0]
+        for row in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%'"
+        )
+    ]
+    return {
+        name: frozenset(
+            row[0] for row in conn.execute("SELECT name FROM pragma_table_info(?)", (name,))
+        )
+        for name in names
+    }
+
+
+@lru_cache(maxsize=16)
+def _expected_schema(version: int) -> dict[str, frozenset[str]]:
+    """The tables and columns migrations 1..version create (built in memory)."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        for number, _name, sql in migrations():
+            if number > version:
+                break
+            for statement in _split_sql(sql):
+                conn.execute(statement)
+        return _schema_of(conn)
+    finally:
+        conn.close()
+
+
+def check_database(path: Path | str) -> None:
+    """Refuse (DatabaseRefused) a database file the bot must not open, before anything writes
+    to it; a missing or empty file is fine (Store.open creates the schema in it).
+
+    Otherwise the file must start like a SQLite database, pass PRAGMA quick_check, and hold
+    merchant-bot's schema: user_version is the number of the last migration applied (0 with
+    no tables at all for a new file, never above the newest migration shipped), and every
+    table and column those migrations create is there. Tables or columns added beside them
+    are tolerated.
+    """
+    if str(path) == ":memory:":
+        return
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(len(SQLITE_MAGIC))
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise _refused(path, f"cannot be read ({exc.strerror or exc})") from None
+    if not head:
+        return  # SQLite takes an empty file for a new database
+    if head != SQLITE_MAGIC:
+        raise _refused(path, "is not a SQLite database (wrong file, or encrypted?)")
+    try:
+        # mode=rw: never creates a file; nothing below writes to it
+        conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=rw", uri=True)
+        try:
+            _check_schema(path, conn)
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        if getattr(exc, "sqlite_errorname", "") in ("SQLITE_CORRUPT", "SQLITE_NOTADB") or (
+            type(exc) is sqlite3.DatabaseError
+        ):
+            raise _refused(
+                path, f"is damaged ({_one_line(str(exc))}); restore it from a backup"
+            ) from None
+        raise _refused(path, f"cannot be opened ({_one_line(str(exc))})") from None
+
+
+def _check_schema(path: Path | str, conn: sqlite3.Connection) -> None:
+    """check_database on an open connection: integrity first, then the schema's identity."""
+    # quick_check, not integrity_check: it reads every page and checks the b-tree structure,
+    # the free list, cell sizes and record formats (what scrambled pages break, and what
+    # made the bot die with "database disk image is malformed" after start-up), in O(N).
+    # integrity_check also cross-checks every index against its table, O(N log N): minutes
+    # on a large file at every start, for damage quick_check already catches in practice.
+    problems = [str(row[0]) for row in conn.execute("PRAGMA quick_check(3)")]
+    if problems != ["ok"]:
+        raise _refused(
+            path, f"is damaged (quick_check: {_one_line(problems[0])}); restore it from a backup"
+        )
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    known = len(migrations())
+    tables = _schema_of(conn)
+    tables.pop("_probe", None)  # bot.config.check_writable_database's, if it was interrupted
+    if version > known:
+        raise _refused(
+            path,
+            f"has schema version {version}, newer than this merchant-bot knows ({known}):"
+            " run the newer merchant-bot, or use a backup made for this one",
+        )
+    if version <= 0:
+        if tables:
+            shown = ", ".join(sorted(tables)[:4]) + (", …" if len(tables) > 4 else "")
+            raise _refused(
+                path,
+                f"holds another program's tables ({shown}) and no merchant-bot schema"
+                " version: point BOT_DATABASE at a new file",
+            )
+        return
+    missing = []
+    for table, columns in sorted(_expected_schema(version).items()):
+        if table not in tables:
+            missing.append(f"table {table}")
+        else:
+            missing.extend(f"{table}.{column}" for column in sorted(columns - tables[table]))
+    if missing:
+        shown = ", ".join(missing[:4]) + (", …" if len(missing) > 4 else "")
+        raise _refused(
+            path,
+            f"says schema version {version} but lacks {shown}: another program's database?"
+            " Point BOT_DATABASE at merchant-bot's own file",
+        )
+
+
+def export_role(by: object) -> str:
+    """Who changed a status, as the merchant's own export shows it: the role, never an
+    operator's Telegram id ("operator:999000" → "operator", "merchant" stays "merchant").
+    The readable /mydata text (mydata.j2) says what the roles mean."""
+    role = str(by or "").split(":", 1)[0].strip()
+    if not role:
+        return ""
+    return "operator" if role.lstrip("-").isdigit() else role
+
+
+# --- erasing deleted data from the files -------------------------------------------------
+
+
+async def scrub_deleted(store: Store) -> bool:
+    """After a deletion has committed (outside any transaction): PRAGMA wal_checkpoint(TRUNCATE).
+
+    secure_delete (see Store.open) zeroes what a DELETE or UPDATE removes, but only in the
+    new versions of the pages, which go to the WAL; the earlier versions, holding the deleted
+    texts, stay in the main file until a checkpoint copies the new ones over them, and in the
+    -wal file itself until it is rewritten. TRUNCATE checkpoints every frame, then cuts the
+    -wal file to zero bytes. True when it completed; False (logged) when a reader held it back:
+    the next checkpoint finishes the job.
+    """
+    async with store._write_lock:  # no transaction of another task is open meanwhile
+        rows = await store.db.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
+    row = next(iter(rows), None)
+    if row is not None and row[0]:
+        log.warning("deleted data may stay in the WAL until the next checkpoint (busy)")
+        return False
+    return True
+
+
 class Store:
     """All database access of the bot."""
 
@@ -51,17 +229,35 @@ class Store:
 
     @classmethod
     async def open(cls, path: Path | str) -> Store:
-        """Open (creating if needed) the database and apply pending migrations."""
+        """Open (creating if needed) the database and apply pending migrations.
+
+        A file that is not SQLite, is damaged, belongs to another program or to a newer
+        merchant-bot is refused (DatabaseRefused, see check_database) before anything is
+        written to it.
+        """
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            await asyncio.to_thread(check_database, path)
         db = await aiosqlite.connect(str(path), isolation_level=None)
-        db.row_factory = aiosqlite.Row
-        await db.execute("PRAGMA journal_mode=WAL")
-        await db.execute("PRAGMA synchronous=NORMAL")
-        await db.execute("PRAGMA foreign_keys=ON")
-        await db.execute("PRAGMA busy_timeout=5000")
-        store = cls(db)
-        await store.migrate()
+        try:
+            db.row_factory = aiosqlite.Row
+            await db.execute("PRAGMA journal_mode=WAL")
+            await db.execute("PRAGMA synchronous=NORMAL")
+            await db.execute("PRAGMA foreign_keys=ON")
+            await db.execute("PRAGMA busy_timeout=5000")
+            # Deleted content is overwritten with zeros instead of being left in the page's
+            # free space or on the free list, where it stays readable in the file: after
+            # /deletedata a merchant's texts must be gone from the bytes on disk, not merely
+            # unreachable. A little more writing on DELETE and UPDATE; our rows are small.
+            # (The copies a WAL holds are removed by scrub_deleted after a deletion.)
+            await db.execute("PRAGMA secure_delete=ON")
+            store = cls(db)
+            await store.migrate()
+        except BaseException as exc:
+            await db.close()  # its thread would otherwise keep the process from exiting
+            if isinstance(exc, sqlite3.Error):
+                raise _refused(path, f"cannot be prepared ({_one_line(str(exc))})") from None
+            raise
         return store
 
     async def close(self) -> None:
@@ -93,6 +289,12 @@ class Store:
     async def migrate(self) -> int:
         """Apply every migration newer than the database, each in its own transaction."""
         current = await self.schema_version()
+        known = len(migrations())
+        if current > known:  # check_database says so first, naming the file
+            raise DatabaseRefused(
+                f"BOT_DATABASE: schema version {current} is newer than this merchant-bot"
+                f" knows ({known})"
+            )
         for number, _name, sql in migrations():
             if number <= current:
                 continue
@@ -132,9 +334,12 @@ class Store:
         plan: list[Planned] | None = None,
         stage: str | None = None,
         from_merchant: bool = True,
+        update_id: int | None = None,
+        replies: list[dict[str, Any]] | None = None,
     ) -> None:
-        """Insert or update the merchant row, append its records and reconcile its reminders
-        with the plan (when given), all in one transaction."""
+        """Insert or update the merchant row, append its records, reconcile its reminders with
+        the plan (when given) and mark the update that caused it applied (keeping the rendered
+        replies until they are sent), all in one transaction."""
         data = state.data
         upsert = (
             """
@@ -162,7 +367,7 @@ class Store:
                 from_merchant,
             ),
         )
-        if plan is None and not records:
+        if plan is None and not records and update_id is None:
             # The common case is one statement, atomic and committed on its own (autocommit):
             # one round trip instead of BEGIN … COMMIT. The lock keeps it out of another
             # task's open transaction on this shared connection.
@@ -187,6 +392,8 @@ class Store:
                         ),
                     )
             await db.execute(*upsert)
+            if update_id is not None:
+                await mark_applied(db, update_id, replies)
 
     async def _reconcile(
         self, db: aiosqlite.Connection, user_id: int, plan: list[Planned], now: datetime
@@ -371,24 +578,90 @@ class Store:
             return [dict(row) for row in await cur.fetchall()]
 
     async def export_merchant(self, user_id: int) -> dict[str, Any] | None:
-        """Everything stored about a merchant except files (see bot.documents), as plain data."""
+        """Everything stored about a merchant except files (see bot.documents), as plain data.
+
+        Who changed a status is given as a role (see export_role), never an operator's id.
+        """
         async with self.db.execute("SELECT * FROM merchants WHERE user_id = ?", (user_id,)) as cur:
             row = await cur.fetchone()
         if row is None:
             return None
         merchant = dict(row)
         merchant["state"] = json.loads(merchant["state"])
+        history = [
+            {**entry, "by": export_role(entry.get("by"))}
+            for entry in await self.status_history(user_id)
+        ]
         return {
             "merchant": merchant,
-            "status_history": await self.status_history(user_id),
+            "status_history": history,
             "reminders": await self.reminders_of(user_id),
         }
 
     async def delete_merchant(self, user_id: int) -> None:
-        """Remove every row about a merchant (files are removed by bot.documents)."""
+        """Remove every row about a merchant (files are removed by bot.documents), then
+        checkpoint the WAL so the deleted texts leave the files too (scrub_deleted)."""
         async with self.transaction() as db:
             for table in MERCHANT_TABLES:
                 await db.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))
+        await scrub_deleted(self)  # committed: a checkpoint cannot run inside the transaction
+
+    # --- updates (the inbox: each update takes effect exactly once) -------------------------
+
+    async def receive_update(
+        self, update_id: int, user_id: int | None, payload: str, now: datetime
+    ) -> bool:
+        """Record an update before it is confirmed to the Bot API; False if it was seen
+        before (a redelivery: it is not handled again)."""
+        async with self._write_lock:
+            cur = await self.db.execute(
+                "INSERT OR IGNORE INTO updates (update_id, user_id, payload, received_at)"
+                " VALUES (?, ?, ?, ?)",
+                (update_id, user_id, payload, _iso(now)),
+            )
+            return cur.rowcount > 0
+
+    async def finish_update(self, update_id: int, state: str = "answered") -> None:
+        """The update's replies went out (or finally failed): forget its contents."""
+        async with self._write_lock:
+            await self.db.execute(
+                "UPDATE updates SET state = ?, payload = NULL, replies = NULL WHERE update_id = ?",
+                (state, update_id),
+            )
+
+    async def unfinished_updates(self) -> list[dict[str, Any]]:
+        """Updates a stopped process left behind, oldest first: received (to handle) or
+        applied (replies to send)."""
+        rows = await self.db.execute_fetchall(
+            "SELECT update_id, user_id, state, payload, replies FROM updates"
+            " WHERE state IN ('received', 'applied') ORDER BY update_id"
+        )
+        return [dict(row) for row in rows]
+
+    async def last_update_id(self) -> int | None:
+        """The highest update_id ever received."""
+        rows = await self.db.execute_fetchall("SELECT MAX(update_id) FROM updates")
+        row = next(iter(rows), None)
+        return int(row[0]) if row and row[0] is not None else None
+
+    async def prune_updates(self, before: datetime) -> int:
+        """Forget answered updates older than `before` (Telegram redelivers within a day)."""
+        async with self._write_lock:
+            cur = await self.db.execute(
+                "DELETE FROM updates WHERE state IN ('answered', 'failed') AND received_at < ?",
+                (_iso(before),),
+            )
+            return cur.rowcount
+
+    async def forget_update_contents(self, user_id: int) -> None:
+        """Clear what a merchant's unfinished updates hold (after /deletedata)."""
+        async with self._write_lock:
+            await self.db.execute(
+                "UPDATE updates SET payload = NULL, replies = NULL,"
+                " state = CASE WHEN state = 'received' THEN 'answered' ELSE state END"
+                " WHERE user_id = ?",
+                (user_id,),
+            )
 
     async def chat_ids(self) -> list[int]:
         """The chat of every stored merchant."""
@@ -400,6 +673,16 @@ class Store:
         async with self.db.execute("SELECT COUNT(*) FROM merchants") as cur:
             row = await cur.fetchone()
         return int(row[0]) if row else 0
+
+
+async def mark_applied(
+    db: aiosqlite.Connection, update_id: int, replies: list[dict[str, Any]] | None
+) -> None:
+    """Within a transaction: the update's effects are committed; its replies wait to be sent."""
+    await db.execute(
+        "UPDATE updates SET state = 'applied', payload = NULL, replies = ? WHERE update_id = ?",
+        (json.dumps(replies or [], ensure_ascii=False), update_id),
+    )
 
 
 def _split_sql(script: str) -> list[str]:

@@ -46,7 +46,7 @@ from typing import Any
 
 from flows import route
 from flows.core import Button, Context, Outcome, Screen, ask_input, clear_input
-from flows.parsing import ParseError, validate_text
+from flows.parsing import ParseError, strip_invisible, validate_text
 
 ANSWERS = ("yes", "no", "unsure")
 REVIEW = "r"  # marks a question opened from a scorecard / summary: answering returns there
@@ -253,8 +253,9 @@ def _find(out: Outcome, raw: str) -> dict[str, Any] | None:
 
 
 def _name_key(name: str) -> str:
-    """How two names are compared for duplicates: width, case and spaces ignored."""
-    return "".join(unicodedata.normalize("NFKC", name).casefold().split())
+    """How two names are compared for duplicates: width, case, spaces and invisible marks
+    ignored."""
+    return "".join(unicodedata.normalize("NFKC", strip_invisible(name)).casefold().split())
 
 
 def _cand_answered(cand: dict[str, Any]) -> Callable[[str, str], bool]:

@@ -11,7 +11,13 @@ from typing import Any
 
 from flows import journey, route
 from flows.core import Button, Context, Outcome, Screen, ask_input, clear_input
-from flows.parsing import ParseError, parse_contact, parse_money, validate_text
+from flows.parsing import (
+    ParseError,
+    parse_contact,
+    parse_money,
+    strip_invisible,
+    validate_text,
+)
 
 INPUT = "apply_field"
 
@@ -58,7 +64,7 @@ def _validate(field: dict[str, Any], text: str) -> Any:
         if renamed:
             raise ParseError(renamed) from None
         if exc.code == "too_long" and "length" not in exc.details:
-            length = len(text.strip())
+            length = len(strip_invisible(text).strip())
             raise ParseError("too_long", max=exc.details.get("max", ""), length=length) from None
         raise
     return validate_text(text, min_len=1, max_len=int(field.get("max_len", 200)))

@@ -14,6 +14,7 @@ from typing import Any
 
 from flows import journey
 from flows.core import Button, Context, MerchantState, Outcome, Screen
+from flows.parsing import ascii_int, strip_invisible
 from flows.status import status_aliases
 
 MAX_NOTE = 500
@@ -32,12 +33,10 @@ def _usage(out: Outcome, command: str, error: str, **details: Any) -> Outcome:
 
 
 def _user_id(text: str) -> int | None:
-    """A Telegram user id (positive integer of sane length)."""
-    text = text.strip()
-    if not text.isdigit() or len(text) > 15:
-        return None
-    value = int(text)
-    return value if value > 0 else None
+    """A Telegram user id: a positive integer of sane length in ASCII digits (full-width
+    ０-９ too). "²", "①" and other scripts' digits are no id (str.isdigit() would say yes)."""
+    value = ascii_int(text, max_digits=15)
+    return value if value else None
 
 
 _NOT_A_WORD = re.compile(r"[\W_]+")
@@ -64,6 +63,7 @@ def cmd_setstatus(out: Outcome, ctx: Context, args: str) -> Outcome:
     """`/setstatus <user_id> <status> [note]`."""
     if not ctx.is_operator:
         return _refuse(out)
+    args = strip_invisible(args)  # a pasted id or note may carry zero-width or direction marks
     parts = args.split(maxsplit=1)
     if len(parts) < 2:
         return _usage(out, "setstatus", "missing")
@@ -86,6 +86,7 @@ def cmd_merchant(out: Outcome, ctx: Context, args: str) -> Outcome:
     """`/merchant <user_id>`."""
     if not ctx.is_operator:
         return _refuse(out)
+    args = strip_invisible(args)
     if not args.strip():
         return _usage(out, "merchant", "missing")
     target = _user_id(args.split()[0])
@@ -110,7 +111,7 @@ def unknown_merchant(target: int) -> Screen:
     )
 
 
-def done_screen(target: int, status: str, note: str, delivered: bool, reason: str) -> Screen:
+def done_screen(target: int, status: str, note: str, delivered: bool | None, reason: str) -> Screen:
     """The operator's confirmation after a status change and its push."""
     return Screen(
         "operator_done",

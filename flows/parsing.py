@@ -82,7 +82,13 @@ Documented behaviours:
 * parse_email: a leading "mailto:", "Email:" or "邮箱：" label is ignored; the
   local part is kept as typed, the domain lower-cased, a trailing dot dropped.
 * validate_text does no HTML escaping (rendering must escape); it removes
-  control characters and collapses whitespace runs (newlines included).
+  control characters and invisible characters (see strip_invisible) and collapses
+  whitespace runs (newlines included); lengths count what is left.
+* Invisible characters (zero-width spaces and joiners, direction marks, BOM,
+  Hangul fillers, the braille blank ...) are removed by every parser first:
+  input that is nothing but them (and whitespace) is ``empty``.
+* ascii_int reads a plain non-negative integer (ASCII digits, full-width ０-９
+  accepted); anything else ("²", "①", "-1", "1 2") is None, never an exception.
 """
 
 from __future__ import annotations
@@ -98,6 +104,7 @@ __all__ = [
     "MAX_MONEY_YUAN",
     "MIN_DATE",
     "ParseError",
+    "ascii_int",
     "parse_contact",
     "parse_date",
     "parse_due_date",
@@ -106,6 +113,7 @@ __all__ = [
     "parse_money",
     "parse_phone",
     "parse_wechat",
+    "strip_invisible",
     "validate_text",
 ]
 
@@ -143,11 +151,86 @@ def _rebuild_parse_error(code: str, details: dict[str, object]) -> ParseError:
     return ParseError(code, **details)
 
 
+# --- invisible characters and plain integers ---------------------------------------------
+
+# Characters that show nothing but are not whitespace to str.split(): besides every format
+# character (category Cf: U+200B-U+200F, U+202A-U+202E, U+2060-U+2064, U+2066-U+2069, U+FEFF,
+# U+00AD, U+180E ...), the Hangul fillers, the braille blank, the combining grapheme joiner and
+# the Khmer inherent vowels.
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800\u034f\u17b4\u17b5")
+_ZWJ = "\u200d"
+_BLACK_FLAG = "\U0001f3f4"
+
+
+def _selector(ch: str) -> bool:
+    """A variation selector (U+FE00-U+FE0F, U+E0100-U+E01EF): it only dresses the character
+    before it."""
+    return "\ufe00" <= ch <= "\ufe0f" or "\U000e0100" <= ch <= "\U000e01ef"
+
+
+def _tag(ch: str) -> bool:
+    """A tag character (U+E0020-U+E007F), as in the subdivision flags after U+1F3F4."""
+    return "\U000e0020" <= ch <= "\U000e007f"
+
+
+def _emoji_part(ch: str) -> bool:
+    """A pictograph, a skin tone modifier or the emoji presentation selector."""
+    return unicodedata.category(ch) == "So" or "\U0001f3fb" <= ch <= "\U0001f3ff" or ch == "\ufe0f"
+
+
+def _invisible(ch: str) -> bool:
+    """A character that shows nothing (whitespace excepted: callers collapse or strip it)."""
+    return ch in _BLANK_LETTERS or _selector(ch) or unicodedata.category(ch) == "Cf"
+
+
+def strip_invisible(text: str) -> str:
+    """`text` without the characters that show nothing: zero-width spaces and joiners,
+    direction marks and embeddings, BOM, word joiner, soft hyphen, Hangul fillers, the braille
+    blank... ("星河\u200b家居" is "星河家居"). What makes an emoji stays: a variation selector
+    after a visible character, a zero-width joiner between two emoji (a family
+    emoji), the tags of a subdivision flag. Whitespace is left for the caller to strip or
+    collapse."""
+    if text.isascii():
+        return text
+    kept: list[str] = []
+    for i, ch in enumerate(text):
+        prev = kept[-1] if kept else ""
+        if not _invisible(ch):
+            kept.append(ch)
+        elif _selector(ch):
+            if prev and not prev.isspace() and not _invisible(prev):
+                kept.append(ch)  # dresses the character before it (a red heart)
+        elif ch == _ZWJ:
+            nxt = text[i + 1] if i + 1 < len(text) else ""
+            if prev and nxt and _emoji_part(prev) and unicodedata.category(nxt) == "So":
+                kept.append(ch)  # joins two emoji into one picture (man, woman, girl)
+        elif _tag(ch) and (prev == _BLACK_FLAG or (prev and _tag(prev))):
+            kept.append(ch)
+    return "".join(kept)
+
+
+_FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+
+
+def ascii_int(text: str, *, max_digits: int = 18) -> int | None:
+    """A non-negative integer written with ASCII digits 0-9 (full-width ０-９ count as them;
+    surrounding whitespace and invisible marks are ignored), or None. "²", "①", "٣", "-1",
+    "1 2", "" and more than `max_digits` digits are None (str.isdigit() accepts "²" and "①",
+    which int() then refuses: never use isdigit() alone on what people type)."""
+    if not isinstance(text, str):
+        return None
+    t = strip_invisible(text).strip().translate(_FULLWIDTH_DIGITS)
+    if not t or len(t) > max_digits or not t.isascii() or not t.isdigit():
+        return None
+    return int(t)
+
+
 def _prepare(text: str, max_len: int | None, long_code: str) -> str:
-    """Strip, length-check (before and after NFKC) and NFKC-normalise input text."""
+    """Strip (invisible characters too), length-check (before and after NFKC) and
+    NFKC-normalise input text."""
     if not isinstance(text, str):
         raise ParseError("format")
-    stripped = text.strip()
+    stripped = strip_invisible(text).strip()
     if not stripped:
         raise ParseError("empty")
     if max_len is not None and len(stripped) > max_len:
@@ -330,7 +413,9 @@ def _looks_like_phone(t: str) -> bool:
         parse_phone(t)
     except ParseError:
         compact = _PHONE_SPACING.sub("", t)
-        return compact.startswith("+") and compact[1:].isdigit() and len(compact) >= 9
+        digits = compact[1:]
+        plain = digits.isascii() and digits.isdigit()
+        return compact.startswith("+") and plain and len(compact) >= 9
     return True
 
 
@@ -476,7 +561,8 @@ def parse_phone(text: str) -> str:
     if split is None and ext is None:
         # "010-12345678-123": a trailing dash group may be the extension.
         groups = [g for g in _PHONE_SEP.split(t) if g]
-        if len(groups) >= 3 and groups[-1].isdigit() and len(groups[-1]) <= 6:
+        last = groups[-1] if groups else ""
+        if len(groups) >= 3 and last.isascii() and last.isdigit() and len(last) <= 6:
             tail = len(groups[-1])
             split = _split_landline(digits[:-tail])
             ext = groups[-1] if split else None
@@ -690,12 +776,13 @@ _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]+")
 
 
 def validate_text(text: str, *, min_len: int = 1, max_len: int) -> str:
-    """Strip, drop control chars, collapse whitespace runs; enforce min/max length."""
+    """Strip, drop control and invisible chars, collapse whitespace runs; enforce min/max
+    length on what is left (text of only invisible characters is ``empty``)."""
     if min_len < 0 or max_len < min_len:
         raise ValueError(f"need 0 <= min_len <= max_len, got {min_len}, {max_len}")
     if not isinstance(text, str):
         raise ParseError("format")
-    cleaned = " ".join(_CONTROL.sub("", text).split())
+    cleaned = " ".join(strip_invisible(_CONTROL.sub("", text)).split())
     length = len(cleaned)
     if not cleaned and min_len >= 1:
         raise ParseError("empty", min=min_len, max=max_len, length=0)

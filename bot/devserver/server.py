@@ -305,6 +305,12 @@ class BotApiServer:
         self.set_flood(flood_global_per_sec, flood_per_chat_per_sec)
         self._runner: web.AppRunner | None = None
         self._faults: dict[str, int] = {}
+        self._failing: dict[str, list[Any]] = {}  # method -> [status, text, until, times]
+        self._hanging: set[str] = set()
+        self._release_event = asyncio.Event()
+        self.held: dict[str, int] = {}  # method -> calls being held now
+        self._held_event = asyncio.Event()
+        self._redeliveries: list[dict[str, Any]] = []
         handlers: dict[str, _Handler] = {
             "getMe": self._get_me,
             "getUpdates": self._get_updates,
@@ -390,8 +396,11 @@ class BotApiServer:
         *,
         first_name: str = "商家",
         language_code: str = "zh-hans",
+        from_user: int | None = None,
     ) -> dict[str, Any]:
-        """A merchant types `text`; returns the queued update ("/cmd" gets a bot_command)."""
+        """A merchant types `text`; returns the queued update ("/cmd" gets a bot_command).
+
+        from_user: the message claims to come from that user, not the chat's owner (forged)."""
         chat = self._ensure_chat(user_id, first_name, language_code)
         entities: list[dict[str, Any]] = []
         match = _COMMAND_RE.match(text)
@@ -409,11 +418,20 @@ class BotApiServer:
                 entities=entities,
             ),
         )
-        return self._enqueue("message", self._wire(chat, msg))
+        wire = self._wire(chat, msg)
+        if from_user is not None:
+            wire["from"] = self._ensure_chat(from_user).wire_user
+        return self._enqueue("message", wire)
 
-    def user_clicks(self, user_id: int, message_id: int, callback_data: str) -> dict[str, Any]:
-        """A merchant presses a button; a missing message is sent as an inaccessible one."""
+    def user_clicks(
+        self, user_id: int, message_id: int, callback_data: str, *, from_user: int | None = None
+    ) -> dict[str, Any]:
+        """A merchant presses a button; a missing message is sent as an inaccessible one.
+
+        from_user: the press comes from that user, not the chat's owner (a forged update:
+        Telegram never sends one in a private chat; the bot must not trust it)."""
         chat = self._ensure_chat(user_id)
+        presser = chat if from_user is None else self._ensure_chat(from_user)
         msg = chat.messages.get(message_id)
         wire_msg = (
             self._wire(chat, msg)
@@ -426,7 +444,7 @@ class BotApiServer:
         self._query_chats[qid] = chat.id
         query = {
             "id": qid,
-            "from": chat.wire_user,
+            "from": presser.wire_user,
             "message": wire_msg,
             "chat_instance": str(-7_000_000_000 - chat.id),
             "data": callback_data,
@@ -486,6 +504,44 @@ class BotApiServer:
     def drop_answers(self, method: str, times: int = 1) -> None:
         """Carry out the next `times` calls of `method` but cut the connection before answering."""
         self._faults[method] = self._faults.get(method, 0) + times
+
+    def fail(
+        self,
+        method: str,
+        *,
+        status: int = 502,
+        seconds: float | None = None,
+        times: int | None = None,
+        description: str = "Bad Gateway",
+    ) -> None:
+        """Answer `method` with an HTTP error (not carried out) for the next `seconds` or the
+        next `times` calls, as a proxy in front of Telegram does during a short outage."""
+        loop = asyncio.get_running_loop()
+        until = loop.time() + seconds if seconds is not None else None
+        self._failing[method] = [status, description, until, times]
+
+    def hang(self, method: str) -> None:
+        """Hold every call of `method` unanswered until `release()` (then it fails with 502
+        and was never carried out): a slow Bot API during which the bot may be killed."""
+        self._hanging.add(method)
+
+    def release(self) -> None:
+        """Let held calls go (they fail with 502: not carried out)."""
+        self._hanging.clear()
+        event, self._release_event = self._release_event, asyncio.Event()
+        event.set()
+
+    async def wait_held(self, method: str, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+        """Wait until a call of `method` is being held by `hang`."""
+        async with asyncio.timeout(timeout):
+            while self.held.get(method, 0) == 0:
+                await self._held_event.wait()
+
+    def redeliver(self, update: dict[str, Any]) -> None:
+        """Deliver an update again with the same update_id, whatever the offset (Telegram
+        retries an update whose delivery it could not confirm)."""
+        self._redeliveries.append(update)
+        self._wake_pollers()
 
     def set_flood(self, global_per_sec: float | None, per_chat_per_sec: float | None) -> None:
         """Enable (or, with None, disable) flood limits on the sending methods."""
@@ -759,6 +815,7 @@ class BotApiServer:
                 chat_id = cid
             elif method == "answerCallbackQuery":
                 chat_id = self._query_chats.get(str(params.get("callback_query_id")))
+            await self._injected_faults(method)
             result = await entry[1](params, uploads)
         except ApiError as err:
             self._record(method, params, err, chat_id, None)
@@ -784,6 +841,32 @@ class BotApiServer:
             if request.transport is not None:
                 request.transport.abort()
         return self._json({"ok": True, "result": result})
+
+    async def _injected_faults(self, method: str) -> None:
+        """Hold or fail a call as `hang` / `fail` asked (before it is carried out)."""
+        if method in self._hanging:
+            self.held[method] = self.held.get(method, 0) + 1
+            event, self._held_event = self._held_event, asyncio.Event()
+            event.set()
+            try:
+                await self._release_event.wait()
+            finally:
+                self.held[method] -= 1
+            raise ApiError(502, "Bad Gateway")
+        failing = self._failing.get(method)
+        if failing is None:
+            return
+        status, description, until, times = failing
+        if until is not None and asyncio.get_running_loop().time() >= until:
+            del self._failing[method]
+            return
+        if times is not None:
+            if times <= 0:
+                del self._failing[method]
+                return
+            failing[3] = times - 1
+        self.counters["injected_failures"] += 1
+        raise ApiError(status, description)
 
     async def _handle_file(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
@@ -1002,6 +1085,8 @@ class BotApiServer:
     def _collect(self, limit: int) -> list[dict[str, Any]]:
         allowed = self._allowed_updates
         batch: list[dict[str, Any]] = []
+        while self._redeliveries and len(batch) < limit:
+            batch.append(self._redeliveries.pop(0))
         for update in self._updates:
             kind = next(k for k in update if k != "update_id")
             if allowed is None and kind in _OPT_IN_UPDATES:

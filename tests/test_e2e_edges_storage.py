@@ -1,0 +1,279 @@
+"""Storage edges, end to end: damaged or foreign database files refused at start-up in one line,
+deleted data gone from the database files (not only from the tables), and no operator id in a
+merchant's own export."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import sqlite3
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.devserver.server import BotApiServer
+from bot.store import Store, migrations
+from flows.core import MerchantState
+from tests.harness import running_bot
+from tests.test_documents import PDF
+from tests.test_e2e_foundation import assert_clean
+
+EXE = str(Path(sys.executable).with_name("merchant-bot"))
+OPERATOR = 999000
+PAGE = 4096  # SQLite's default page size, what Store.open creates
+
+
+# --- 4. damaged, foreign, newer, not-SQLite database files ----------------------------------
+
+
+async def real_database(path: Path, merchants: int = 200) -> bytes:
+    """A database made by Store.open with some merchants in it (several pages); its bytes."""
+    store = await Store.open(path)
+    now = datetime.now(UTC)
+    for user_id in range(1, merchants + 1):
+        state = MerchantState(user_id, created=True, data={"route": "platform", "n": "店" * 300})
+        await store.save_merchant(state, chat_id=user_id, language="zh-hans", now=now)
+    await store.close()  # the last connection checkpoints the WAL into the file
+    for suffix in ("-wal", "-shm"):
+        assert not path.with_name(path.name + suffix).exists()
+    content = path.read_bytes()
+    assert len(content) > 10 * PAGE
+    return content
+
+
+def scrambled(content: bytes, start: int) -> bytes:
+    """The same file with every byte from `start` on replaced by noise (a fixed seed)."""
+    noise = random.Random(12).randbytes(len(content) - start)
+    return content[:start] + noise
+
+
+async def refused_at_start(tmp_path: Path, db: Path) -> str:
+    """`merchant-bot run` on `db` against a local Bot API server: it must stop by itself with
+    exit status 2 and one line on stderr, no traceback, before asking for any update; the line."""
+    token = "4242:storage-edge-token"
+    async with BotApiServer(token=token) as server:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "BOT_"))}
+        env.update(
+            TELEGRAM_BOT_TOKEN=token,
+            TELEGRAM_API_URL=server.base_url,
+            BOT_DATABASE=str(db),
+            BOT_FILES_DIR=str(tmp_path / "files"),
+        )
+        proc = await asyncio.create_subprocess_exec(
+            EXE,
+            "run",
+            env=env,
+            cwd=tmp_path,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            stdout, stderr = await asyncio.wait_for(proc.communicate(), timeout=30)
+        except TimeoutError:
+            proc.kill()
+            stdout, stderr = await proc.communicate()
+            pytest.fail(f"merchant-bot run did not exit: {(stdout + stderr).decode()[-2000:]}")
+        polled = [c for c in server.calls if c.method == "getUpdates"]
+    text = stderr.decode()
+    assert proc.returncode == 2, text
+    assert "Traceback" not in text, text
+    lines = [line for line in text.splitlines() if line.strip()]
+    assert len(lines) == 1, text
+    assert polled == []  # refused before polling started
+    assert token not in text + stdout.decode()
+    line = lines[0]
+    assert str(db) in line and "BOT_DATABASE" in line  # which file, and which setting
+    return line
+
+
+async def test_scrambled_pages_behind_an_intact_first_page_are_refused(tmp_path):
+    db = tmp_path / "bot.sqlite3"
+    content = await real_database(db)
+    db.write_bytes(scrambled(content, PAGE))  # header and schema page intact: SQLite opens it
+    line = await refused_at_start(tmp_path, db)
+    assert "damaged" in line and "backup" in line
+
+
+async def test_scrambled_pages_after_the_100_byte_header_are_refused(tmp_path):
+    db = tmp_path / "bot.sqlite3"
+    content = await real_database(db)
+    db.write_bytes(scrambled(content, 100))
+    line = await refused_at_start(tmp_path, db)
+    assert "damaged" in line
+    assert "cannot write" not in line  # what is wrong is the content, not the permissions
+
+
+async def test_another_programs_database_is_refused_and_left_untouched(tmp_path):
+    db = tmp_path / "crm.sqlite3"
+    conn = sqlite3.connect(db)
+    conn.execute("CREATE TABLE merchants (id INTEGER PRIMARY KEY, name TEXT, city TEXT)")
+    conn.execute("INSERT INTO merchants (name, city) VALUES ('义乌小商品', '义乌')")
+    conn.commit()
+    conn.close()
+    before = db.read_bytes()
+    line = await refused_at_start(tmp_path, db)
+    assert "another program" in line and "merchants" in line
+    assert db.read_bytes() == before  # nothing was written to someone else's file
+    assert not db.with_name(db.name + "-wal").exists()
+
+
+async def test_another_programs_database_claiming_a_known_version_is_refused(tmp_path):
+    db = tmp_path / "other.sqlite3"
+    conn = sqlite3.connect(db)
+    conn.execute("CREATE TABLE merchants (user_id INTEGER PRIMARY KEY, nickname TEXT)")
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    line = await refused_at_start(tmp_path, db)
+    assert "merchants.chat_id" in line and "another program" in line
+
+
+async def test_a_database_of_a_newer_version_is_refused(tmp_path):
+    db = tmp_path / "bot.sqlite3"
+    await real_database(db, merchants=20)
+    newer = len(migrations()) + 1
+    conn = sqlite3.connect(db)
+    conn.execute(f"PRAGMA user_version = {newer}")
+    conn.commit()
+    conn.close()
+    before = db.read_bytes()
+    line = await refused_at_start(tmp_path, db)
+    assert f"version {newer}" in line and "newer" in line
+    assert db.read_bytes() == before
+
+
+async def test_a_file_that_is_not_sqlite_is_refused(tmp_path):
+    db = tmp_path / "bot.sqlite3"
+    db.write_text("merchant_id,shop\n1,星河家居\n" * 100, encoding="utf-8")
+    line = await refused_at_start(tmp_path, db)
+    assert "not a SQLite database" in line
+    assert "cannot write" not in line
+
+
+async def test_an_empty_or_missing_file_is_still_a_new_database(tmp_path):
+    empty = tmp_path / "empty.sqlite3"
+    empty.touch()
+    missing = tmp_path / "new" / "missing.sqlite3"
+    for path in (empty, missing):
+        store = await Store.open(path)
+        try:
+            assert await store.schema_version() == len(migrations())
+            rows = await store.db.execute_fetchall("PRAGMA secure_delete")
+            assert next(iter(rows))[0] == 1
+        finally:
+            await store.close()
+        reopened = await Store.open(path)  # its own file is accepted again
+        await reopened.close()
+
+
+# --- 5. deleted data leaves the database files ------------------------------------------------
+
+SHOP = "独一无二的店铺名XYZ"
+SCOPE = "罕见经营范围QWJ"
+FILE_NAME = "独特营业执照KPL.pdf"
+NOTE = "请补充独家说明材料RTV"
+SECRETS = (SHOP, SCOPE, FILE_NAME, NOTE)
+
+
+def leftovers(db: Path) -> dict[str, list[str]]:
+    """Which of the secrets the database files still hold, as raw bytes, in UTF-8 or in the
+    \\uXXXX form of JSON, per file (the main file and its -wal, if any)."""
+    found: dict[str, list[str]] = {}
+    for path in (db, db.with_name(db.name + "-wal")):
+        if not path.exists():
+            continue
+        raw = path.read_bytes()
+        hits = [
+            s
+            for s in SECRETS
+            if s.encode("utf-8") in raw or json.dumps(s)[1:-1].encode("ascii") in raw
+        ]
+        if hits:
+            found[path.name] = hits
+    return found
+
+
+async def test_deleted_data_is_gone_from_the_database_files_while_the_bot_runs(server, tmp_path):
+    db = tmp_path / "bot.sqlite3"
+    async with running_bot(server, db, admin_ids=frozenset({OPERATOR})) as bot:
+        m, op = bot.merchant(3101), bot.merchant(OPERATOR)
+        other = bot.merchant(3102)  # a neighbour whose data must stay
+        await other.send("/route")
+        await other.press("托管公司")
+
+        await m.send("/route")
+        await m.press("全托管")
+        [first] = await m.send("/apply")
+        assert "第 1/4 项" in first.text
+        await m.send(SHOP)
+        [field] = await m.send(SCOPE)
+        assert "第 3/4 项" in field.text
+        # a document, whose original name is recorded
+        [question] = await m.send("/docs")
+        assert "品牌授权书" in question.text
+        await m.press("是，需要授权")
+        await m.press("不需要")
+        await m.press("营业执照")
+        await m.press("上传文件")
+        [saved] = await m.send_document(PDF, FILE_NAME, "application/pdf")
+        assert "已保存到「营业执照」" in saved.text
+        # a result with a note, recorded by an operator
+        await m.send("/submitted")
+        await op.send(f"/setstatus {m.user_id} need_more {NOTE}")
+        [status] = await m.send("/status")
+        assert NOTE in status.text
+        assert set(sum(leftovers(db).values(), [])) == set(SECRETS)  # the test can see them
+
+        [confirm] = await m.send("/deletedata")
+        [gone] = await m.press("确认", confirm)
+        assert "已全部删除" in gone.text
+        assert await bot.store.export_merchant(m.user_id) is None
+
+        # the bot is still running: the bytes on disk now, not after a clean shutdown
+        assert leftovers(db) == {}
+        [again] = await m.send("/start")
+        assert "欢迎回来" not in again.text
+        assert (await bot.store.load_merchant(3102)).data["route"] == "agency"
+    assert_clean(server)
+
+
+# --- 6. no operator id in the merchant's export -------------------------------------------
+
+
+async def test_mydata_names_the_operator_role_never_the_operator_id(server, tmp_path):
+    async with running_bot(server, tmp_path / "db", admin_ids=frozenset({OPERATOR})) as bot:
+        m, op = bot.merchant(3201), bot.merchant(OPERATOR)
+        await m.send("/route")
+        await m.press("全托管")
+        await m.send("/submitted")
+        [done] = await op.send(f"/setstatus {m.user_id} approved")
+        assert str(m.user_id) in done.text  # the operator's own confirmation
+        shown = await m.send("/mydata")
+        readable = shown[0]
+        assert "审核通过" in readable.text and "运营" in readable.text
+        message = server.last_bot_message(m.user_id)
+        assert message is not None and message.document is not None
+        raw = bytes(message.document["content"]).decode("utf-8")
+        export = json.loads(raw)
+        history = [(h["old"], h["new"], h["by"]) for h in export["status_history"]]
+        assert history == [(None, "submitted", "merchant"), ("submitted", "approved", "operator")]
+        assert str(OPERATOR) not in raw
+
+        # nothing the merchant received carries the operator's id
+        for msg in server.chat_messages(m.user_id):
+            assert str(OPERATOR) not in (msg.text or "") + (msg.caption or "")
+            if msg.document is not None:
+                assert str(OPERATOR).encode() not in bytes(msg.document["content"])
+        for call in server.calls:
+            if call.chat_id == m.user_id:
+                params = {k: v for k, v in call.params.items() if isinstance(v, str)}
+                assert str(OPERATOR) not in json.dumps(params, ensure_ascii=False)
+
+        # operators still see who it was
+        [card] = await op.send(f"/merchant {m.user_id}")
+        assert f"operator:{OPERATOR}" in card.text
+    assert_clean(server)
