@@ -193,7 +193,12 @@ class Scheduler:
         store = self.runtime.store
         content = self.runtime.contents.for_language(row["language"])
         today = self.runtime.clock.now().astimezone(self.runtime.timezone).date()
-        screen = rem.reminder_screen(row["kind"], row["key"], json.loads(row["data"]), today)
+        data = json.loads(row["data"])
+        # worded for the route the merchant is on now, not the one it was planned under
+        current = json.loads(row.get("merchant_state") or "{}").get("route")
+        if current:
+            data["route"] = current
+        screen = rem.reminder_screen(row["kind"], row["key"], data, today)
         text = content.render_text(screen.template, screen.data)
         markup = keyboard(content, screen)
         if not await store.claim(row["id"]):

@@ -141,6 +141,8 @@ def summary_screen(out: Outcome, ctx: Context, *, edit: bool) -> Screen:
 def howto_screen(out: Outcome, ctx: Context, *, edit: bool) -> Screen:
     """The route's submission walk-through, ending with 我已提交."""
     submitted = out.state.data.get("submitted_on")
+    if out.state.data.get("status") == "rejected":
+        submitted = None  # to be submitted again: 我已提交 starts the new review
     rows: list[tuple[Button, ...]] = []
     if not submitted:
         rows.append((Button.of("apply_submitted", "apsub"),))

@@ -11,7 +11,7 @@ from typing import Any
 
 from flows import route
 from flows.core import Button, Context, Outcome, Screen, clear_input, entry_points, pending_input
-from flows.parsing import ParseError, parse_date
+from flows.parsing import ParseError, parse_past_date
 from flows.workdays import review_window
 
 STATUSES = ("submitted", "reviewing", "need_more", "approved", "rejected", "joined")
@@ -86,6 +86,7 @@ def record_submission(out: Outcome, ctx: Context, day: date, *, edit: bool) -> O
     if old_status is None or restarted:
         if restarted:
             data["cycle"] = int(data.get("cycle") or 1) + 1
+            data.pop("status_note", None)  # the previous result's note is history now
         data["status"] = "submitted"
         data["status_on"] = ctx.today.isoformat()
         data.pop("need_more", None)
@@ -95,7 +96,10 @@ def record_submission(out: Outcome, ctx: Context, day: date, *, edit: bool) -> O
     clear_input(out)
     out.notice = "saved"
     tz = ctx.now.tzinfo
-    ahead = [p.kind for p in rem.upcoming(data, ctx.catalog, tz, ctx.now)]  # type: ignore[arg-type]
+    ahead = {
+        p.kind: p.due.date().isoformat()
+        for p in rem.upcoming(data, ctx.catalog, tz, ctx.now)  # type: ignore[arg-type]
+    }
     out.screens.append(
         Screen(
             "submitted",
@@ -121,7 +125,7 @@ def cmd_submitted(out: Outcome, ctx: Context, args: str) -> Outcome:
     day = ctx.today
     if args.strip():
         try:
-            day = parse_date(args, ctx.today)
+            day = parse_past_date(args, ctx.today)
         except ParseError as exc:
             code = "format_date" if exc.code in ("format", "empty") else exc.code
             out.screens.append(
@@ -179,6 +183,7 @@ def status_screen(out: Outcome, ctx: Context, *, edit: bool) -> Screen:
             "route": data.get("route"),
             "note": need_more.get("note") or "",
             "deadline": need_more.get("deadline"),
+            "today": ctx.today.isoformat(),
             "history_note": data.get("status_note") or "",
         },
         tuple(rows),
@@ -214,10 +219,12 @@ def stages(data: dict[str, Any], ctx: Context) -> list[dict[str, Any]]:
     missing_fields = [f["label"] for f in apply.fields(ctx) if f["key"] not in filled]
     app_state = "done" if app.get("confirmed_at") else ("doing" if filled else "todo")
     add("apply", app_state, "apply", missing_fields)
-    add("submit", "done" if data.get("submitted_on") else "todo", "aphow")
+    # 未通过: the submission is to be made again (after improving), the review starts over
+    submitted = bool(data.get("submitted_on")) and status != "rejected"
+    add("submit", "done" if submitted else "todo", "aphow")
     if status in ("approved", "joined"):
         review_state = "done"
-    elif status in IN_REVIEW or status == "rejected":
+    elif status in IN_REVIEW:
         review_state = "doing"
     else:
         review_state = "todo"

@@ -696,6 +696,35 @@ _MONTH_DAY = re.compile(
 )
 
 
+_RELATIVE_DAYS = {"今天": 0, "今日": 0, "昨天": 1, "昨日": 1, "前天": 2}
+
+
+def parse_past_date(text: str, today: date) -> date:
+    """A day up to today (a submission date): a full date as parse_date reads it, a month and
+    day without the year ("12月1日", "11-30": the latest such day up to today), or 今天 / 昨天 /
+    前天. Codes as parse_date's, plus ``too_old`` (more than a year ago: a wrong year)."""
+    t = _prepare(text, _DATE_MAX_INPUT, "format")
+    if t in _RELATIVE_DAYS:
+        return today - timedelta(days=_RELATIVE_DAYS[t])
+    m = _MONTH_DAY.fullmatch(t)
+    if m is None:
+        day = parse_date(t, today)
+    else:
+        month, dom = int(m["m"]), int(m["d1"] or m["d2"])
+        for year in (today.year, today.year - 1):
+            try:
+                day = date(year, month, dom)
+            except ValueError:
+                if year == today.year - 1:
+                    raise ParseError("invalid_date", month=month, day=dom) from None
+                continue
+            if day <= today:
+                break
+    if (today - day).days > 366:
+        raise ParseError("too_old", day=day)
+    return day
+
+
 def parse_due_date(text: str, today: date) -> date:
     """A day from ``today`` on (a payment date): a full date as parse_date reads it, or a
     month and day without the year ("12月15日", "12-15"), taken as the nearest such day.

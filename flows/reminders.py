@@ -71,8 +71,22 @@ def out_of_quiet_hours(moment: datetime, tz: ZoneInfo) -> datetime:
 
 def snoozed_until(now: datetime, due: datetime, tz: ZoneInfo) -> datetime:
     """When a reminder snoozed now comes again: a day after it was due (or after now, if it
-    already came), moved to the next allowed morning when that falls in the quiet hours."""
-    return out_of_quiet_hours(max(now, due) + SNOOZE, tz).replace(second=0, microsecond=0)
+    already came). A day after an evening falls in the quiet hours: it comes that morning
+    instead (10:00), never skipping a whole day; after midnight, at 09:00."""
+    target = (max(now, due) + SNOOZE).astimezone(tz)
+    if target.time() >= QUIET_START:
+        target = at_local(target.date(), tz)
+    elif target.time() < QUIET_END:
+        target = at_local(target.date(), tz, QUIET_END)
+    return target.replace(second=0, microsecond=0)
+
+
+def latest_snooze(kind: str, data: dict[str, Any], tz: ZoneInfo) -> datetime | None:
+    """How late a reminder may be put off: a deadline's reminder not past the deadline's
+    morning (09:00)."""
+    if kind == "need_more_deadline" and data.get("deadline"):
+        return at_local(date.fromisoformat(data["deadline"]), tz, QUIET_END)
+    return None
 
 
 # Statuses in which the review window reminders apply (need_more waits for the merchant).
@@ -176,6 +190,8 @@ def plan(data: dict[str, Any], catalog: Any, tz: ZoneInfo, now: datetime) -> lis
         # The latest occurrence up to today and the next one: older ones were sent already,
         # or would be dropped as superseded in the chain anyway.
         passed = max(0, (local_today - start).days // interval)
+        if passed and at_local(start + timedelta(days=passed * interval), tz) > now:
+            passed -= 1  # today's occurrence has not come yet
         for k in sorted({max(1, passed), passed + 1}):
             day = start + timedelta(days=k * interval)
             result.append(

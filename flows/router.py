@@ -31,7 +31,7 @@ FAQ_INTENTS = frozenset(
     {"review_time", "cost", "agency_trust", "route", "docs", "apply", "privacy"}
     # questions merchants really ask (issue 8)
     | {"semi_managed", "invitation", "account_safety", "fraud_help"}
-    | {"rejected", "after_approval", "tax_cert"}
+    | {"rejected", "after_approval", "tax_cert", "thanks"}
 )
 
 MENU_ROWS: tuple[tuple[tuple[str, str], ...], ...] = (
@@ -269,6 +269,8 @@ def _with_resume(out: Outcome) -> Outcome:
     """Add a 继续 row to the last screen, so the merchant can go back to the open input."""
     if out.screens and pending_input(out.state):
         last = out.screens[-1]
+        if any(b.action == "resume" for row in last.buttons for b in row):
+            return out  # the screen offers it already (/progress, /start)
         out.screens[-1] = dataclasses.replace(last, buttons=((resume_button(),), *last.buttons))
     return out
 

@@ -77,7 +77,10 @@ def push_screen(out: Outcome, ctx: Context, *, note: str, by: str) -> Screen:
         rows.append((Button.of("menu_docs", "docs"),))
     if status == "rejected":
         rows.append((Button.of("menu_agency", "agency"), Button.of("menu_route", "route")))
-    if status == "joined":
+    if status == "joined" and data.get("route") == "platform":
+        # a full-managed store ships its stock to the platform's warehouse first
+        rows.append((Button.of("warehouse_guide", "ship", "w", "1"),))
+    elif status == "joined":
         rows.append((Button.of("menu_ship", "ship1"),))
     rows.append((Button.of("menu_status", "status"), Button.of("main_menu", "menu")))
     return Screen(
@@ -207,7 +210,17 @@ def press_snooze(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
         out.notice = "stale"
         out.screens.append(reminders_screen(out, ctx, edit=True))
         return out
-    until = rem.snoozed_until(ctx.now, planned[base].due, tz)  # type: ignore[arg-type]
+    item = planned[base]
+    until = rem.snoozed_until(ctx.now, item.due, tz)  # type: ignore[arg-type]
+    latest = rem.latest_snooze(item.kind, item.data, tz)  # type: ignore[arg-type]
+    if latest is not None and until > latest:
+        if latest <= max(ctx.now, item.due):
+            # the deadline is today: putting it off would only hide it
+            out.notice = "snooze_too_late"
+            if not (len(args) > 1 and args[1] == "m"):
+                out.screens.append(reminders_screen(out, ctx, edit=True))
+            return out
+        until = latest
     prefs(out).setdefault("snoozed", {})[base] = until.isoformat(timespec="minutes")
     out.notice = "snoozed"
     out.notice_params = {"day": until.date().isoformat(), "time": f"{until:%H:%M}"}

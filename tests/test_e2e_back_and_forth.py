@@ -173,9 +173,7 @@ async def test_a_reminder_delivered_late_is_worded_for_the_day_it_arrives(server
     assert_clean(server)
 
 
-async def test_snooze_at_night_goes_to_the_next_allowed_morning_and_keeps_the_reminder(
-    server, tmp_path
-):
+async def test_snooze_at_night_goes_to_the_next_morning_and_keeps_the_reminder(server, tmp_path):
     clock = FixedClock(local(2026, 12, 2, 11))
     async with running_bot(server, tmp_path / "db", clock=clock) as bot:
         m = bot.merchant(706)
@@ -193,14 +191,15 @@ async def test_snooze_at_night_goes_to_the_next_allowed_morning_and_keeps_the_re
         mark = server.mark()
         assert await m.press_data(reminder.result["message_id"], later) == []
         [toast] = [c for c in server.calls[mark:] if c.method == "answerCallbackQuery"]
-        # 22:15 + one day is in the quiet hours: the next allowed morning, 09:00 on 12-09
-        assert "12月9日" in toast.params["text"] and "09:00" in toast.params["text"]
+        # 22:15 + one day is in the quiet hours: that morning instead, 10:00 on 12-08
+        # (never a whole day skipped)
+        assert "12月8日" in toast.params["text"] and "10:00" in toast.params["text"]
         assert not [c for c in server.calls[mark:] if c.method == "editMessageText"]
         [listing] = await m.send("/reminders")
-        assert "12月9日（周三） 09:00" in listing.text
+        assert "12月8日（周二） 10:00" in listing.text
         assert "（你推迟的提醒）" not in listing.text
-        assert await move_to(bot, clock, local(2026, 12, 8, 22, 16)) == 0
-        assert await move_to(bot, clock, local(2026, 12, 9, 9, 0)) == 1
+        assert await move_to(bot, clock, local(2026, 12, 8, 9, 59)) == 0
+        assert await move_to(bot, clock, local(2026, 12, 8, 10, 0)) == 1
         snoozed = reminders_to(server, 706)[-1].params["text"]
         assert "你推迟的提醒" in snoozed and "已经从 12月7日（周一） 开始" in snoozed
     assert_clean(server)

@@ -148,7 +148,7 @@ PHRASINGS: list[tuple[str, str | None]] = [
     ("where is my package", None),
     ("when will you ship my order", None),
     ("has my order shipped?", None),
-    ("thanks", None),
+    ("thanks", "thanks"),
 ]
 
 # Phrasings that must NOT land on a given wrong intent (the misfires issue 8 reports).

@@ -191,6 +191,8 @@ def test_reminders_table_is_always_the_plan(tmp_path):
         await journey.m.send("/start")
         for action in [("route", "platform"), *actions]:
             await journey.do(action)
+            # a plan change wakes the scheduler in the running bot: one pass, as it would
+            await bot.scheduler.run_due()
             await journey.check()
         await journey.finish()
 
@@ -206,7 +208,8 @@ def test_reminders_table_is_always_the_plan(tmp_path):
 
     try:
         journeys()
-        refused = [c for c in server.calls if not c.ok]
+        # "not modified": a press that changed nothing on screen (the bot expects it)
+        refused = [c for c in server.calls if not c.ok and "not modified" not in c.description]
         assert refused == [], [(c.method, c.description) for c in refused]
     finally:
         run(stack.aclose())
