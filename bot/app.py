@@ -275,9 +275,11 @@ async def commit(
     a change is marked applied in that transaction, with its rendered replies (bot.inbox).
     """
     if "delete" in outcome.effects:
+        # what their unfinished updates hold goes first: the deletion's checkpoint then
+        # removes every copy from the files
+        await runtime.store.forget_update_contents(user_id)
         await runtime.store.delete_merchant(user_id)
         await documents.delete_documents(runtime.store, runtime.files_dir, user_id)
-        await runtime.store.forget_update_contents(user_id)
         runtime.on_plan_change()
         return
     catalog = runtime.contents.default.catalog
