@@ -2,8 +2,8 @@
 
     python -m bench.conversation --params '{"ctl": …, "api": …, "file": …, "bot": "ours", …}'
 
-Starts the bot as production does (bot.cli.serve: Store, ContentRegistry, build_application,
-start_polling, start_scheduler; no test observer), warms it up, then asks the emulator process
+Starts the bot as production does (bot.cli.serve: Store, ContentRegistry, bot.lifespan.serving;
+no test observer), warms it up, then asks the emulator process
 to run the load and measures this process's CPU time and memory around it.
 """
 
@@ -28,10 +28,10 @@ CONCURRENCY = 256  # bot.app.build_application's default; the echo bot gets the 
 
 
 async def run(p: dict[str, Any]) -> dict[str, Any]:
-    from bot.app import Runtime, build_application, start_polling, stop_polling
     from bot.clock import SystemClock
     from bot.content import ContentRegistry
-    from bot.scheduler import start_scheduler
+    from bot.lifespan import serving
+    from bot.runtime import Runtime
     from bot.store import Store
 
     script = steps(CONVERSATION, p["bot"])
@@ -39,7 +39,6 @@ async def run(p: dict[str, Any]) -> dict[str, Any]:
         if p["bot"] == "ours":
             data = Path(stack.enter_context(tempfile.TemporaryDirectory(dir=p.get("tmp"))))
             store = await Store.open(data / "bench.sqlite3")
-            stack.push_async_callback(store.close)
             runtime = Runtime(
                 store=store,
                 contents=ContentRegistry(),
@@ -47,18 +46,15 @@ async def run(p: dict[str, Any]) -> dict[str, Any]:
                 timezone=ZoneInfo("Asia/Shanghai"),
                 files_dir=data / "files",
             )
-            app = build_application(
-                runtime,
-                token=TOKEN,
-                base_url=p["api"],
-                base_file_url=p["file"],
-                concurrency=CONCURRENCY,
+            await stack.enter_async_context(
+                serving(
+                    runtime,
+                    token=TOKEN,
+                    base_url=p["api"],
+                    base_file_url=p["file"],
+                    concurrency=CONCURRENCY,
+                )
             )
-            await stack.enter_async_context(app)
-            await start_polling(app)
-            stack.push_async_callback(stop_polling, app)
-            scheduler = await start_scheduler(app)
-            stack.push_async_callback(scheduler.stop)
         else:
             app = build_echo(TOKEN, p["api"], p["file"], CONCURRENCY)
             await stack.enter_async_context(app)

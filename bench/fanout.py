@@ -33,10 +33,10 @@ PER_CHAT_PER_SEC = 1.0
 
 
 async def run(p: dict[str, Any]) -> dict[str, Any]:
-    from bot.app import Runtime, build_application, start_polling, stop_polling
     from bot.clock import FixedClock
     from bot.content import ContentRegistry
-    from bot.scheduler import start_scheduler
+    from bot.lifespan import serving
+    from bot.runtime import Runtime
     from bot.store import Store
     from flows import reminders as rem
     from flows.core import MerchantState
@@ -68,16 +68,15 @@ async def run(p: dict[str, Any]) -> dict[str, Any]:
         runtime = Runtime(
             store=store, contents=contents, clock=clock, timezone=TZ, files_dir=Path(tmp) / "files"
         )
-        app = build_application(runtime, token=TOKEN, base_url=p["api"], base_file_url=p["file"])
         async with Control(p["ctl"]) as ctl:
             await ctl.call("users", first=FIRST_ID, count=n)  # they talked to the bot before
             await ctl.call(
                 "flood", global_per_sec=ALLOWED_PER_SEC, per_chat_per_sec=PER_CHAT_PER_SEC
             )
-            try:
-                await app.initialize()
-                await start_polling(app)
-                scheduler = await start_scheduler(app)
+            async with serving(
+                runtime, token=TOKEN, base_url=p["api"], base_file_url=p["file"]
+            ) as running:
+                scheduler = running.scheduler
                 await asyncio.sleep(0.5)
                 mark = await ctl.call("mark")
                 rest = rss_mb()
@@ -93,12 +92,7 @@ async def run(p: dict[str, Any]) -> dict[str, Any]:
                 cpu_s, wall = cpu.seconds(), cpu.wall()
                 await asyncio.sleep(1.0)  # anything sent twice would show up now
                 seen = await ctl.call("reminders", since=mark["mark"])
-                await scheduler.stop()
                 stats = dict(scheduler.stats)
-            finally:
-                await stop_polling(app)
-                await app.shutdown()
-                await store.close()
     delivered = len(set(seen["chat_ids"]) & set(ids))
     first, last = seen["first_t"], seen["last_t"]
     total_s = (last - woken) if last else None

@@ -290,9 +290,10 @@ async def run(p: dict[str, Any]) -> dict[str, Any]:
             phases[name] = (now - since) * 1000
             return now
 
-        from bot.app import Runtime, build_application, start_polling, stop_polling
+        from bot.app import build_application, start_polling, stop_polling
         from bot.clock import FixedClock
         from bot.content import ContentRegistry
+        from bot.runtime import Runtime
         from bot.scheduler import start_scheduler
         from bot.store import Store
 

@@ -30,10 +30,10 @@ async def serve(settings: Settings, token: str) -> None:
     """Serve Telegram by long polling until SIGINT/SIGTERM."""
     from telegram.error import InvalidToken, NetworkError
 
-    from bot.app import Runtime, build_application, start_polling, stop_polling
     from bot.clock import SystemClock
     from bot.content import ContentRegistry
-    from bot.scheduler import start_scheduler
+    from bot.lifespan import serving
+    from bot.runtime import Runtime
     from bot.store import Store
 
     store = await Store.open(settings.bot_database)
@@ -45,34 +45,25 @@ async def serve(settings: Settings, token: str) -> None:
         admin_ids=settings.bot_admin_ids,
         files_dir=settings.bot_files_dir,
     )
-    app = build_application(
-        runtime,
-        token=token,
-        base_url=settings.telegram_api_url,
-        base_file_url=settings.base_file_url,
-    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        try:
-            await app.initialize()
-        except InvalidToken:
-            raise ConfigError("TELEGRAM_BOT_TOKEN was refused by the Bot API server") from None
-        except NetworkError as exc:  # also TimedOut
-            raise StartupError(
-                f"cannot reach the Bot API at {settings.telegram_api_url} ({exc.message})"
-            ) from None
-        await start_polling(app)
-        scheduler = await start_scheduler(app)
-        log.info("serving @%s by long polling", app.bot.username)
-        await stop.wait()
-        await scheduler.stop()
-        await stop_polling(app)
-        await app.shutdown()
-    finally:
-        await store.close()
+        async with serving(
+            runtime,
+            token=token,
+            base_url=settings.telegram_api_url,
+            base_file_url=settings.base_file_url,
+        ) as running:
+            log.info("serving @%s by long polling", running.app.bot.username)
+            await stop.wait()
+    except InvalidToken:
+        raise ConfigError("TELEGRAM_BOT_TOKEN was refused by the Bot API server") from None
+    except NetworkError as exc:  # also TimedOut: the Bot API could not be reached at start
+        raise StartupError(
+            f"cannot reach the Bot API at {settings.telegram_api_url} ({exc.message})"
+        ) from None
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from bot import callbacks
 from bot.content import Content, ContentError, ContentRegistry
 from bot.devserver.html_check import HtmlError, visible_length
-from flows import journey, operator, router
+from flows import operator, review, router
 from flows import reminders as rem
 from flows.core import (
     Command,
@@ -274,7 +274,7 @@ def adapter_screens(content: Content) -> Iterator[tuple[str, Screen]]:
     ctx = Context(content.catalog, now)
     yield "error", Screen("error")
     yield "unknown merchant", operator.unknown_merchant(42)
-    for status in journey.STATUSES:
+    for status in review.STATUSES:
         yield f"done {status}", operator.done_screen(42, status, "<b>备注</b> & " * 40, True, "")
     yield "done blocked", operator.done_screen(42, "approved", "", False, "blocked")
     yield "done failed", operator.done_screen(42, "approved", "", False, "Bad Request: x")
@@ -286,7 +286,7 @@ def adapter_screens(content: Content) -> Iterator[tuple[str, Screen]]:
                 "unreachable": 12,
                 "pending_reminders": 5000,
                 "route": {"agency": 40_000, "platform": 50_000, "": 10_000},
-                "status": {code: 1000 for code in journey.STATUSES} | {"": 94_000},
+                "status": {code: 1000 for code in review.STATUSES} | {"": 94_000},
             }
         ),
     )

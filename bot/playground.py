@@ -16,13 +16,14 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from bot.app import Runtime, build_application, start_polling, stop_polling
 from bot.clock import ShiftedClock
 from bot.config import Settings
 from bot.content import ContentRegistry
 from bot.devserver.client import MerchantClient, Shown, UpdateTracker, shown_since
 from bot.devserver.server import BotApiServer
-from bot.scheduler import Scheduler, start_scheduler
+from bot.lifespan import serving
+from bot.runtime import Runtime
+from bot.scheduler import Scheduler
 from bot.store import Store
 from flows import reminders as rem
 from flows.parsing import ParseError, ascii_int, parse_duration
@@ -252,37 +253,34 @@ async def run_playground(
     )
     tracker = UpdateTracker()
     interactive = sys.stdin.isatty()
-    async with BotApiServer() as server:
-        app = build_application(
+    async with (
+        BotApiServer() as server,
+        serving(
             runtime,
             token=server.token,
             base_url=server.base_url,
             base_file_url=server.base_file_url,
             observer=tracker,
-        )
-        async with app:
-            await start_polling(app, timeout=10)
-            scheduler = await start_scheduler(app)
-            session = _Session(server, tracker, clock, scheduler, user_id)
-            session.clock_file = clock_file
-            # merchants saved by an earlier `chat` can be reached (operator pushes) at once
-            for chat_id in await store.chat_ids():
-                server.add_user(chat_id)
-            print("速卖通托管助手 · 离线试玩 (offline playground). Type :help for the syntax.\n")
-            queue = await _lines()
-            while True:
-                if interactive:
-                    print(f"{session.client.user_id} › ", end="", flush=True)
-                line = await queue.get()
-                if line is None:
-                    break
-                if not line.strip():
-                    continue
-                if not interactive:
-                    print(f"你({session.client.user_id}) › {line}")
-                if not await session.handle(line):
-                    break
-            await scheduler.stop()
-            await stop_polling(app)
-    await store.close()
+            poll_timeout=10,
+        ) as running,
+    ):
+        session = _Session(server, tracker, clock, running.scheduler, user_id)
+        session.clock_file = clock_file
+        # merchants saved by an earlier `chat` can be reached (operator pushes) at once
+        for chat_id in await store.chat_ids():
+            server.add_user(chat_id)
+        print("速卖通托管助手 · 离线试玩 (offline playground). Type :help for the syntax.\n")
+        queue = await _lines()
+        while True:
+            if interactive:
+                print(f"{session.client.user_id} › ", end="", flush=True)
+            line = await queue.get()
+            if line is None:
+                break
+            if not line.strip():
+                continue
+            if not interactive:
+                print(f"你({session.client.user_id}) › {line}")
+            if not await session.handle(line):
+                break
     return 0

@@ -14,22 +14,19 @@ import asyncio
 import json
 import logging
 from collections import defaultdict
-from datetime import timedelta
 from typing import Any
 
-import httpx
 from aiolimiter import AsyncLimiter
 from telegram import Bot
-from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
-from bot.app import Runtime, keyboard
+from bot import presenter
+from bot.runtime import Runtime
 from flows import reminders as rem
 
 log = logging.getLogger(__name__)
 
 MAX_SLEEP = 30.0  # seconds: a reminder goes out within a minute of its due time
-NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)  # safe to retry
 
 
 class Scheduler:
@@ -43,7 +40,6 @@ class Scheduler:
         per_second: float = 29.0,
         per_chat_interval: float = 1.0,
         workers: int = 32,
-        retries: int = 3,
     ) -> None:
         self.runtime = runtime
         self.bot = bot
@@ -52,7 +48,7 @@ class Scheduler:
         self.per_chat_interval = per_chat_interval
         self._last_to_chat: dict[int, float] = {}
         self.workers = workers
-        self.retries = retries
+        self._counting: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._pass_lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
@@ -199,53 +195,47 @@ class Scheduler:
         if current:
             data["route"] = current
         screen = rem.reminder_screen(row["kind"], row["key"], data, today)
-        text = content.render_text(screen.template, screen.data)
-        markup = keyboard(content, screen)
+        out = presenter.render(content, screen, row["chat_id"])
         if not await store.claim(row["id"]):
             await self._count("moot", 1)  # changed since this pass read it
             return False
-        for attempt in range(self.retries + 1):
-            await self._pace(row["chat_id"])
-            try:
-                await self.bot.send_message(
-                    row["chat_id"], text, parse_mode=ParseMode.HTML, reply_markup=markup
-                )
-            except RetryAfter as exc:
-                await self._count("retry_after", 1)
-                delay = exc.retry_after
-                await asyncio.sleep(
-                    delay.total_seconds() if isinstance(delay, timedelta) else float(delay)
-                )
-                continue
-            except Forbidden:
-                # blocked or deactivated: pause this merchant's reminders, keep this one
-                await store.set_reachable(row["user_id"], False)
-                await store.set_reminder_state([row["id"]], "pending")
-                await self._count("unreachable", 1)
-                return False
-            except BadRequest as exc:
-                log.warning("reminder %s refused: %s", row["id"], exc.message)
-                await store.set_reminder_state([row["id"]], "failed")
-                await self._count("failed", 1)
-                return False
-            except NetworkError as exc:
-                if isinstance(exc.__cause__, NOT_SENT) and attempt < self.retries:
-                    await self._count("network_retry", 1)
-                    await asyncio.sleep(min(2.0**attempt, 10.0))
-                    continue
-                # the request may have reached Telegram: never risk a duplicate
-                log.warning("reminder %s: delivery uncertain (%s)", row["id"], exc)
-                state = "pending" if isinstance(exc.__cause__, NOT_SENT) else "uncertain"
-                await store.set_reminder_state([row["id"]], state)
-                await self._count("uncertain" if state == "uncertain" else "deferred")
-                return False
-            await store.set_reminder_state([row["id"]], "sent", sent_at=self.runtime.clock.now())
-            if row["chain"] == "ops":
-                await self._plan_next(row["user_id"])
-            await self._count("sent", 1)
-            return True
-        await store.set_reminder_state([row["id"]], "pending")
-        return False
+        await self._pace(row["chat_id"])
+        try:
+            await presenter.deliver(self.bot, out, on_retry=self._retrying)
+        except RetryAfter:
+            await store.set_reminder_state([row["id"]], "pending")  # flooded: a later pass
+            return False
+        except Forbidden:
+            # blocked or deactivated: pause this merchant's reminders, keep this one
+            await store.set_reachable(row["user_id"], False)
+            await store.set_reminder_state([row["id"]], "pending")
+            await self._count("unreachable", 1)
+            return False
+        except BadRequest as exc:
+            log.warning("reminder %s refused: %s", row["id"], exc.message)
+            await store.set_reminder_state([row["id"]], "failed")
+            await self._count("failed", 1)
+            return False
+        except NetworkError as exc:
+            # retried through a short outage already; if the request may have reached
+            # Telegram, never risk a duplicate
+            outcome = "deferred" if presenter.surely_not_sent(exc) else "uncertain"
+            log.warning("reminder %s: %s (%s)", row["id"], outcome, exc)
+            state = "pending" if outcome == "deferred" else "uncertain"
+            await store.set_reminder_state([row["id"]], state)
+            await self._count(outcome)
+            return False
+        await store.set_reminder_state([row["id"]], "sent", sent_at=self.runtime.clock.now())
+        if row["chain"] == "ops":
+            await self._plan_next(row["user_id"])
+        await self._count("sent", 1)
+        return True
+
+    def _retrying(self, kind: str) -> None:
+        """The presenter waits before another try: count it (retry_after, network_retry)."""
+        task = asyncio.get_running_loop().create_task(self._count(kind))
+        self._counting.add(task)
+        task.add_done_callback(self._counting.discard)
 
 
 async def start_scheduler(app: Any, **options: Any) -> Scheduler:

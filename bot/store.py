@@ -19,7 +19,7 @@ from typing import Any
 import aiosqlite
 
 from bot.config import ConfigError
-from flows.core import MerchantState
+from flows.core import MerchantState, StatusChange
 from flows.reminders import Planned
 
 # Every table holding a merchant's rows, children first: /deletedata empties them all.
@@ -330,7 +330,7 @@ class Store:
         chat_id: int,
         language: str | None,
         now: datetime,
-        records: list[dict[str, Any]] | None = None,
+        records: list[StatusChange] | None = None,
         plan: list[Planned] | None = None,
         stage: str | None = None,
         from_merchant: bool = True,
@@ -377,20 +377,14 @@ class Store:
         async with self.transaction() as db:
             if plan is not None:
                 await self._reconcile(db, state.user_id, plan, now)
-            for record in records or ():
-                if record.get("kind") == "status":
-                    await db.execute(
-                        "INSERT INTO status_history (user_id, at, by, old, new, note)"
-                        " VALUES (?, ?, ?, ?, ?, ?)",
-                        (
-                            state.user_id,
-                            _iso(now),
-                            str(record.get("by", "")),
-                            record.get("old"),
-                            record["new"],
-                            str(record.get("note", "")),
-                        ),
-                    )
+            await db.executemany(
+                "INSERT INTO status_history (user_id, at, by, old, new, note)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (state.user_id, _iso(now), r.by, r.old, r.new, r.note)
+                    for r in records or ()
+                ],
+            )
             await db.execute(*upsert)
             if update_id is not None:
                 await mark_applied(db, update_id, replies)

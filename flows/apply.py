@@ -9,8 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flows import journey, route
-from flows.core import Button, Context, Outcome, Screen, ask_input, clear_input
+from flows import review, route
+from flows.core import (
+    Button,
+    Context,
+    Outcome,
+    Screen,
+    ask_input,
+    clear_input,
+    next_step_rows,
+)
 from flows.parsing import (
     ParseError,
     parse_contact,
@@ -263,9 +271,7 @@ def press_leave(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
     """Leave the form (like /cancel): what was saved stays."""
     had = bool(out.state.data.get("input") or out.state.data.get("suspended"))
     clear_input(out)
-    out.screens.append(
-        Screen("cancelled", {"had_form": had}, journey.menu_rows(out, ctx), edit=True)
-    )
+    out.screens.append(Screen("cancelled", {"had_form": had}, next_step_rows(), edit=True))
     return out
 
 
@@ -273,7 +279,7 @@ def press_submitted(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcom
     """我已提交: record today as the submission date."""
     if not route.require(out, "apply", edit=True):
         return out
-    return journey.record_submission(out, ctx, ctx.today, edit=True)
+    return review.record_submission(out, ctx, ctx.today, edit=True)
 
 
 COMMANDS = {"apply": cmd_apply}

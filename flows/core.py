@@ -10,7 +10,7 @@ import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 # --- events -------------------------------------------------------------------------------
 
@@ -104,6 +104,54 @@ class Screen:
     edit: bool = False
 
 
+E = TypeVar("E")
+
+# --- effects: what only the adapter can do, asked for by a flow ---------------------------
+
+
+@dataclass(frozen=True)
+class Download:
+    """Fetch, check and store this file for the item; the result comes back as Stored or
+    Rejected (a second pass of the flow)."""
+
+    upload: Upload
+    item: str
+
+
+@dataclass(frozen=True)
+class Export:
+    """Send everything stored about the merchant as a JSON document (/mydata)."""
+
+
+@dataclass(frozen=True)
+class Erase:
+    """Delete every row and file of the merchant (/deletedata, confirmed)."""
+
+
+@dataclass(frozen=True)
+class OperatorOrder:
+    """An operator command to carry out on another merchant (see flows.operator)."""
+
+    op: str  # "setstatus" | "merchant" | "stats"
+    target: int | None = None
+    status: str = ""
+    note: str = ""
+    by: str = ""  # "operator:<id>", for the status history
+
+
+Effect = Download | Export | Erase | OperatorOrder
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """A review status change, appended to the merchant's history with the state."""
+
+    old: str | None
+    new: str
+    by: str  # "merchant" | "operator:<id>"
+    note: str = ""
+
+
 @dataclass
 class Outcome:
     """What a flow decided: the new state, the screens to show, a short notice for a press."""
@@ -112,14 +160,32 @@ class Outcome:
     screens: list[Screen] = field(default_factory=list)
     notice: str | None = None  # a key of ui.yaml notices, shown as the callback answer
     notice_params: dict[str, Any] = field(default_factory=dict)  # for a notice's placeholders
-    download: Upload | None = None  # ask the adapter to fetch and store this file
-    download_item: str | None = None
-    # Append-only records for the adapter to insert with the state (e.g. status history rows).
-    records: list[dict[str, Any]] = field(default_factory=list)
-    # Side effects only the adapter can perform: "export" (send /mydata JSON), "delete" (erase).
-    effects: list[str] = field(default_factory=list)
-    # An operator command to carry out on another merchant (see flows.operator).
-    operator: dict[str, Any] | None = None
+    # Append-only status history rows for the adapter to insert with the state.
+    records: list[StatusChange] = field(default_factory=list)
+    # What only the adapter can do (fetch a file, export, erase, act on another merchant).
+    effects: list[Effect] = field(default_factory=list)
+    # Filled in by flows.router.handle: whether the state changed, the new reminder plan
+    # (None: unchanged) and the journey stage, so that the adapter only saves.
+    changed: bool = False
+    plan: list[Any] | None = None  # flows.reminders.Planned
+    stage: str | None = None
+    quiet: bool = False  # a push to the merchant now falls in their quiet hours
+
+    def effect(self, kind: type[E]) -> E | None:
+        """The first effect of this kind, if any."""
+        return next((e for e in self.effects if isinstance(e, kind)), None)
+
+    @property
+    def download(self) -> Upload | None:
+        """The file the flow asked the adapter to fetch, if any."""
+        found = self.effect(Download)
+        return found.upload if found else None
+
+    @property
+    def download_item(self) -> str | None:
+        """The checklist item that file is for."""
+        found = self.effect(Download)
+        return found.item if found else None
 
 
 # --- state --------------------------------------------------------------------------------
@@ -175,6 +241,11 @@ def clear_input(out: Outcome) -> None:
 def pending_input(state: MerchantState) -> dict[str, Any] | None:
     """The text input the merchant is in the middle of, active or suspended."""
     return state.data.get("input") or state.data.get("suspended")
+
+
+def next_step_rows() -> tuple[tuple[Button, ...], ...]:
+    """A 'next step' row above 主菜单."""
+    return ((Button.of("next_step", "progress"),), (Button.of("main_menu", "menu"),))
 
 
 ScreenBuilder = Callable[..., "Screen"]

@@ -1,22 +1,16 @@
-"""The journey as a whole: submission date, review window, status, progress, my data.
+"""The journey as a whole: progress across the stages, my data, deleting it.
 
-State keys: route, submitted_on (ISO date), status (a code of statuses.yaml), and the feature
-keys (agency, self_check, readiness, docs, application).
+It reads every feature's summary; no feature imports it.
 """
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
-from flows import route
-from flows.core import Button, Context, Outcome, Screen, clear_input, entry_points, pending_input
-from flows.parsing import ParseError, parse_past_date
-from flows.workdays import review_window
+from flows import agency, apply, docs, review, route
+from flows.core import Button, Context, Erase, Export, Outcome, Screen, entry_points, pending_input
 
-STATUSES = ("submitted", "reviewing", "need_more", "approved", "rejected", "joined")
-IN_REVIEW = ("submitted", "reviewing", "need_more")
-WINDOW_SHOWN = (None, "submitted", "reviewing")  # statuses for which the window still matters
+IN_REVIEW = review.IN_REVIEW
 # Keys that say nothing about the journey (a first /help or 你好 leaves only these behind).
 TRANSIENT_KEYS = frozenset({"input", "suspended"})
 
@@ -28,179 +22,11 @@ def started(data: dict[str, Any]) -> bool:
     )
 
 
-def menu_rows(out: Outcome, ctx: Context) -> tuple[tuple[Button, ...], ...]:
-    """A 'next step' row above 主菜单."""
-    return ((Button.of("next_step", "progress"),), (Button.of("main_menu", "menu"),))
-
-
-# --- review window -----------------------------------------------------------------------
-
-
-def window_data(data: dict[str, Any], ctx: Context) -> dict[str, Any] | None:
-    """The expected review window for the stored submission date, ready for a template."""
-    submitted = data.get("submitted_on")
-    chosen = data.get("route")
-    if not submitted or chosen not in route.ROUTES:
-        return None
-    review = ctx.catalog["application"]["review"][chosen]
-    day = date.fromisoformat(submitted)
-    window = review_window(day, int(review["first_n"]), int(review["last_n"]))
-    today = ctx.today
-    if today < window.first:
-        phase = "before"
-    elif today <= window.last:
-        phase = "open"
-    else:
-        phase = "overdue"
-    return {
-        "submitted": window.submitted.isoformat(),
-        "first": window.first.isoformat(),
-        "last": window.last.isoformat(),
-        "first_n": int(review["first_n"]),
-        "last_n": int(review["last_n"]),
-        "estimated": window.estimated,
-        "phase": phase,
-        "route": chosen,
-    }
-
-
-# Statuses after which a new submission starts a new review cycle (the old result stays in
-# the history): rejected, or asked for more and resubmitted.
-RESUBMIT_FROM = ("rejected", "need_more")
-
-
-def record_submission(out: Outcome, ctx: Context, day: date, *, edit: bool) -> Outcome:
-    """Save the submission date and show the window.
-
-    A first submission, or one after 未通过 / 需补充材料, (re)starts the review: status
-    已提交, a new cycle (new window, new reminders). While under review or after approval the
-    date is a correction and the status stays."""
-    from flows import reminders as rem  # the plan reads this module's constants
-
-    data = out.state.data
-    previous = data.get("submitted_on")
-    old_status = data.get("status")
-    data["submitted_on"] = day.isoformat()
-    data.pop("pending_submission", None)
-    restarted = old_status in RESUBMIT_FROM
-    if old_status is None or restarted:
-        if restarted:
-            data["cycle"] = int(data.get("cycle") or 1) + 1
-            data.pop("status_note", None)  # the previous result's note is history now
-        data["status"] = "submitted"
-        data["status_on"] = ctx.today.isoformat()
-        data.pop("need_more", None)
-        out.records.append(
-            {"kind": "status", "old": old_status, "new": "submitted", "by": "merchant", "note": ""}
-        )
-    clear_input(out)
-    out.notice = "saved"
-    tz = ctx.now.tzinfo
-    ahead = {
-        p.kind: p.due.date().isoformat()
-        for p in rem.upcoming(data, ctx.catalog, tz, ctx.now)  # type: ignore[arg-type]
-    }
-    out.screens.append(
-        Screen(
-            "submitted",
-            {
-                "window": window_data(data, ctx),
-                "previous": previous,
-                "status": data.get("status"),
-                "restarted_from": old_status if restarted else None,
-                "upcoming": ahead,
-                "muted": bool((data.get("reminders") or {}).get("muted")),
-            },
-            ((Button.of("menu_status", "status"),), (Button.of("main_menu", "menu"),)),
-            edit=edit,
-        )
-    )
-    return out
-
-
-def cmd_submitted(out: Outcome, ctx: Context, args: str) -> Outcome:
-    """`/submitted [YYYY-MM-DD]`: today by default, an earlier date if given.
-
-    Without a route yet, the date is kept while the merchant picks one (then recorded)."""
-    day = ctx.today
-    if args.strip():
-        try:
-            day = parse_past_date(args, ctx.today)
-        except ParseError as exc:
-            code = "format_date" if exc.code in ("format", "empty") else exc.code
-            out.screens.append(
-                Screen(
-                    "submitted_error",
-                    {"error": code, "today": ctx.today.isoformat()},
-                    ((Button.of("main_menu", "menu"),),),
-                )
-            )
-            return out
-    if not route.route_of(out):
-        out.state.data["pending_submission"] = day.isoformat()
-        route.require(out, SUBMIT_AFTER_ROUTE, edit=False)
-        return out
-    return record_submission(out, ctx, day, edit=False)
-
-
-SUBMIT_AFTER_ROUTE = "sub"  # setroute continues by recording the kept submission date
-
-
-def submit_after_route(out: Outcome, ctx: Context) -> Outcome:
-    """The route was just chosen after `/submitted DATE`: record the kept date."""
-    kept = out.state.data.get("pending_submission")
-    try:
-        day = date.fromisoformat(kept) if kept else ctx.today
-    except ValueError:
-        day = ctx.today
-    return record_submission(out, ctx, day, edit=True)
-
-
-# --- status --------------------------------------------------------------------------------
-
-
-def status_screen(out: Outcome, ctx: Context, *, edit: bool) -> Screen:
-    """Current review status, expected window, what to do now."""
-    data = out.state.data
-    rows: list[tuple[Button, ...]] = []
-    if not data.get("submitted_on"):
-        rows.append((Button.of("menu_apply", "apply"),))
-    elif data.get("status") in IN_REVIEW or data.get("status") is None:
-        # the merchant heard back first: they can record the result themselves
-        rows.append(
-            tuple(Button.of(f"rep_{s}", "rep", s) for s in ("approved", "need_more", "rejected"))
-        )
-    elif data.get("status") == "approved":
-        rows.append((Button.of("rep_joined", "rep", "joined"),))
-    rows.append((Button.of("next_step", "progress"), Button.of("main_menu", "menu")))
-    need_more = data.get("need_more") or {}
-    return Screen(
-        "status",
-        {
-            "status": data.get("status"),
-            "window": window_data(data, ctx) if data.get("status") in WINDOW_SHOWN else None,
-            "submitted_on": data.get("submitted_on"),
-            "route": data.get("route"),
-            "note": need_more.get("note") or "",
-            "deadline": need_more.get("deadline"),
-            "today": ctx.today.isoformat(),
-            "history_note": data.get("status_note") or "",
-        },
-        tuple(rows),
-        edit=edit,
-    )
-
-
-cmd_status, press_status = entry_points(status_screen)
-
-
 # --- progress ------------------------------------------------------------------------------
 
 
 def stages(data: dict[str, Any], ctx: Context) -> list[dict[str, Any]]:
     """Every stage of the journey with its mark (done / doing / todo) and what is missing."""
-    from flows import agency, apply, docs  # feature modules import this one
-
     chosen = data.get("route")
     status = data.get("status")
     result: list[dict[str, Any]] = []
@@ -275,7 +101,7 @@ def progress_screen(out: Outcome, ctx: Context, *, edit: bool) -> Screen:
             "stages": all_stages,
             "next": upcoming["key"] if upcoming else None,
             "route": out.state.data.get("route"),
-            "window": window_data(out.state.data, ctx),
+            "window": review.window_data(out.state.data, ctx),
             "status": out.state.data.get("status"),
         },
         tuple(rows),
@@ -291,7 +117,7 @@ cmd_progress, press_progress = entry_points(progress_screen)
 
 def cmd_mydata(out: Outcome, ctx: Context, args: str) -> Outcome:
     """`/mydata`: a readable summary now; the adapter attaches the full JSON export."""
-    out.effects.append("export")
+    out.effects.append(Export())
     out.screens.append(
         Screen(
             "mydata",
@@ -316,18 +142,16 @@ def cmd_deletedata(out: Outcome, ctx: Context, args: str) -> Outcome:
 
 def press_delete(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
     """确认删除: the adapter erases every row and file of this merchant."""
-    out.effects.append("delete")
+    out.effects.append(Erase())
     out.state.data = {}
     out.screens.append(Screen("deleted", {}, (), edit=True))
     return out
 
 
 COMMANDS = {
-    "submitted": cmd_submitted,
-    "status": cmd_status,
     "progress": cmd_progress,
     "mydata": cmd_mydata,
     "deletedata": cmd_deletedata,
 }
-ACTIONS = {"status": press_status, "progress": press_progress, "delok": press_delete}
+ACTIONS = {"progress": press_progress, "delok": press_delete}
 INPUTS: dict = {}

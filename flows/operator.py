@@ -12,8 +12,8 @@ import unicodedata
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-from flows import journey
-from flows.core import Button, Context, MerchantState, Outcome, Screen
+from flows import journey, review
+from flows.core import Button, Context, MerchantState, OperatorOrder, Outcome, Screen
 from flows.parsing import ascii_int, strip_invisible
 from flows.status import status_aliases
 
@@ -78,7 +78,9 @@ def cmd_setstatus(out: Outcome, ctx: Context, args: str) -> Outcome:
     note = words[1].strip() if len(words) > 1 else ""
     if len(note) > MAX_NOTE:
         return _usage(out, "setstatus", "note_too_long", max=MAX_NOTE)
-    out.operator = {"op": "setstatus", "target": target, "status": status, "note": note}
+    out.effects.append(
+        OperatorOrder("setstatus", target, status, note, f"operator:{out.state.user_id}")
+    )
     return out
 
 
@@ -92,7 +94,7 @@ def cmd_merchant(out: Outcome, ctx: Context, args: str) -> Outcome:
     target = _user_id(args.split()[0])
     if target is None:
         return _usage(out, "merchant", "bad_user", given=args.split()[0][:40])
-    out.operator = {"op": "merchant", "target": target}
+    out.effects.append(OperatorOrder("merchant", target))
     return out
 
 
@@ -100,7 +102,7 @@ def cmd_stats(out: Outcome, ctx: Context, args: str) -> Outcome:
     """`/stats`."""
     if not ctx.is_operator:
         return _refuse(out)
-    out.operator = {"op": "stats"}
+    out.effects.append(OperatorOrder("stats"))
     return out
 
 
@@ -168,7 +170,7 @@ def merchant_card(
             "target": state.user_id,
             "data": data,
             "stages": journey.stages(data, ctx),
-            "window": journey.window_data(data, ctx),
+            "window": review.window_data(data, ctx),
             "history": [{**h, "at_local": local_time(h.get("at"), tz)} for h in history[-8:]],
             "zone": zone_name(ctx.now),
             **extra,

@@ -76,61 +76,6 @@ def press_route(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
     return out
 
 
-def press_setroute(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
-    """Record the chosen route (nothing else changes), then continue where the merchant was."""
-    route = args[0] if args else ""
-    if route not in ROUTES:
-        out.notice = "stale"
-        out.screens.append(choice_screen(out, edit=True))
-        return out
-    previous = route_of(out)
-    out.state.data["route"] = route
-    parked = switch_review(out.state.data, previous, route)
-    then = args[1] if len(args) > 1 else ""
-    out.notice = "saved"
-    if out.state.data.get("pending_submission"):
-        # `/submitted DATE` came before any route: recorded now, whichever way it was chosen
-        from flows import journey  # journey imports this module
-
-        return journey.submit_after_route(out, ctx)
-    buttons: list[tuple[Button, ...]] = []
-    if then in CONTINUATIONS:
-        buttons.append((Button.of(CONTINUATIONS[then], then),))
-    else:
-        buttons.append((Button.of("next_step", "progress"),))
-    buttons.append((Button.of("main_menu", "menu"),))
-    restored = out.state.data.get("status")
-    out.screens.append(
-        Screen(
-            "route_set",
-            {"route": route, "previous": previous, "parked": parked, "restored": restored},
-            tuple(buttons),
-            edit=True,
-        )
-    )
-    return out
-
-
-# A submission and its review belong to one route's application: switching routes keeps them
-# with the route they were made on (and brings them back when the merchant switches back).
-REVIEW_KEYS = ("submitted_on", "status", "status_on", "cycle", "need_more", "status_note")
-
-
-def switch_review(data: dict, previous: str | None, new: str) -> str | None:
-    """Park the previous route's submission and review, take up the new route's (if any).
-    Returns the parked status (None when there was nothing to park)."""
-    if previous is None or previous == new:
-        return None
-    shelf = data.setdefault("reviews", {})
-    current = {key: data.pop(key) for key in REVIEW_KEYS if key in data}
-    if current:
-        shelf[previous] = current
-    data.update(shelf.pop(new, {}))
-    if not shelf:
-        data.pop("reviews", None)
-    return str(current.get("status") or "") or None if current else None
-
-
 # Actions that may ask for a route first, and the label of the button that continues to them.
 CONTINUATIONS = {
     "agency": "continue_agency",
@@ -141,7 +86,6 @@ CONTINUATIONS = {
 COMMANDS = {"route": cmd_route}
 ACTIONS = {
     "route": press_route,
-    "setroute": press_setroute,
     "rtd": press_route_detail,
     "rts": press_route_short,
 }

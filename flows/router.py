@@ -11,13 +11,25 @@ import re
 from collections.abc import Callable
 from types import ModuleType
 
-from flows import agency, apply, docs, journey, operator, route, shipping, status
+from flows import (
+    agency,
+    apply,
+    docs,
+    journey,
+    operator,
+    reminders,
+    review,
+    route,
+    shipping,
+    status,
+)
 from flows.core import (
     Button,
     Command,
     Context,
     Event,
     MerchantState,
+    OperatorOrder,
     Outcome,
     Press,
     Screen,
@@ -175,7 +187,7 @@ def answer_intent(out: Outcome, ctx: Context, intent: str | None) -> Outcome:
 # Each feature module exports COMMANDS, ACTIONS and INPUTS (handlers for pending text input,
 # by kind). Files, and the adapter's verdict on them, go to the document checklist.
 
-FEATURES: tuple[ModuleType, ...] = (route, agency, docs, apply, journey, status, operator)
+FEATURES: tuple[ModuleType, ...] = (route, agency, docs, apply, review, journey, status, operator)
 INPUTS: dict[str, Callable[[Outcome, Context, str], Outcome]] = {}
 RAW_INPUTS: set[str] = set()  # input kinds whose text is never taken for a question
 
@@ -278,9 +290,50 @@ def _with_resume(out: Outcome) -> Outcome:
 # --- entry point ---------------------------------------------------------------------------
 
 
-def handle(state: MerchantState, event: Event, ctx: Context) -> Outcome:
-    """Decide what one event does to the merchant's state and what to show."""
-    return route_labels(_handle(state, event, ctx), ctx)
+def handle(
+    state: MerchantState, event: Event, ctx: Context, *, since: MerchantState | None = None
+) -> Outcome:
+    """Decide what one event does to the merchant's state and what to show, with everything
+    the adapter needs to save it: whether it changed, the new reminder plan, the stage.
+
+    `since`: the state as loaded, when this is a second pass (a downloaded file's result)."""
+    out = route_labels(_handle(state, event, ctx), ctx)
+    return conclude(since or state, out, ctx)
+
+
+def conclude(before: MerchantState, out: Outcome, ctx: Context) -> Outcome:
+    """Fill in what changed: the plan is a function of the state, so an unchanged state keeps
+    its plan (the one part that moves with time, the operation check, is re-planned by the
+    scheduler); a new merchant's first plan counts as a change."""
+    data = out.state.data
+    out.changed = out.state.created or data != before.data
+    tz = ctx.now.tzinfo
+    out.quiet = reminders.in_quiet_hours(ctx.now, tz)  # type: ignore[arg-type]
+    if not out.changed:
+        out.plan = None
+        return out
+    new = reminders.plan(data, ctx.catalog, tz, ctx.now)  # type: ignore[arg-type]
+    old = reminders.plan(before.data, ctx.catalog, tz, ctx.now)  # type: ignore[arg-type]
+    out.plan = new if new != old or (out.state.created and new) else None
+    upcoming = journey.next_stage(data, ctx)
+    out.stage = upcoming["key"] if upcoming else "done"
+    return out
+
+
+# --- operators act on other merchants ------------------------------------------------------
+# The adapter loads the target merchant named by an OperatorOrder and asks here what to do.
+
+
+def apply_order(state: MerchantState, order: OperatorOrder, ctx: Context) -> Outcome:
+    """/setstatus on the target merchant: the change, its push, and what to save."""
+    out = status.change_status(Outcome(state.copy()), ctx, order.status, order.note, order.by)
+    return conclude(state, route_labels(out, ctx), ctx)
+
+
+stats_screen = operator.stats_screen
+unknown_merchant = operator.unknown_merchant
+merchant_card = operator.merchant_card
+done_screen = operator.done_screen
 
 
 def route_labels(out: Outcome, ctx: Context) -> Outcome:

@@ -10,12 +10,21 @@ import re
 from datetime import date
 from typing import Any
 
-from flows import journey
 from flows import reminders as rem
-from flows.core import Button, Context, Outcome, Screen, ask_input, clear_input, entry_points
+from flows import review
+from flows.core import (
+    Button,
+    Context,
+    Outcome,
+    Screen,
+    StatusChange,
+    ask_input,
+    clear_input,
+    entry_points,
+)
 from flows.parsing import ParseError, parse_due_date
 
-STATUSES = journey.STATUSES
+STATUSES = review.STATUSES
 # What a merchant may report from the status screen, by button.
 SELF_REPORT = ("approved", "need_more", "rejected", "joined")
 _ISO_DAY = re.compile(r"(20\d{2})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
@@ -63,7 +72,7 @@ def change_status(out: Outcome, ctx: Context, new: str, note: str, by: str) -> O
         data["status_note"] = note
     else:
         data.pop("status_note", None)
-    out.records.append({"kind": "status", "old": old, "new": new, "by": by, "note": note})
+    out.records.append(StatusChange(old, new, by, note))
     out.screens.append(push_screen(out, ctx, note=note, by=by))
     return out
 
@@ -104,7 +113,7 @@ def press_report(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
     new = args[0] if args else ""
     if new not in SELF_REPORT or not out.state.data.get("submitted_on"):
         out.notice = "stale"
-        out.screens.append(journey.status_screen(out, ctx, edit=True))
+        out.screens.append(review.status_screen(out, ctx, edit=True))
         return out
     out.screens.append(
         Screen(
@@ -122,10 +131,10 @@ def press_report_ok(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcom
     new = args[0] if args else ""
     if new not in SELF_REPORT or not out.state.data.get("submitted_on"):
         out.notice = "stale"
-        out.screens.append(journey.status_screen(out, ctx, edit=True))
+        out.screens.append(review.status_screen(out, ctx, edit=True))
         return out
     if out.state.data.get("status") == new:
-        out.screens.append(journey.status_screen(out, ctx, edit=True))
+        out.screens.append(review.status_screen(out, ctx, edit=True))
         return out
     out.notice = "saved"
     change_status(out, ctx, new, "", "merchant")

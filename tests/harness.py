@@ -10,12 +10,13 @@ from zoneinfo import ZoneInfo
 
 from telegram.ext import Application
 
-from bot.app import Runtime, build_application, start_polling, stop_polling
 from bot.clock import Clock, ShiftedClock
 from bot.content import ContentRegistry
 from bot.devserver.client import MerchantClient, UpdateTracker
 from bot.devserver.server import BotApiServer
-from bot.scheduler import Scheduler, start_scheduler
+from bot.lifespan import serving
+from bot.runtime import Runtime
+from bot.scheduler import Scheduler
 from bot.store import Store
 
 _CONTENTS: ContentRegistry | None = None
@@ -67,21 +68,13 @@ async def running_bot(
         files_dir=files_dir or db_path.parent / "files",
     )
     tracker = UpdateTracker()
-    app = build_application(
+    async with serving(
         runtime,
         token=server.token,
         base_url=server.base_url,
         base_file_url=server.base_file_url,
         observer=tracker,
-    )
-    try:
-        async with app:
-            await start_polling(app, timeout=5)
-            scheduler = await start_scheduler(app, **(scheduler_options or {}))
-            try:
-                yield RunningBot(server, app, store, runtime, tracker, scheduler)
-            finally:
-                await scheduler.stop()
-                await stop_polling(app)
-    finally:
-        await store.close()
+        poll_timeout=5,
+        scheduler_options=scheduler_options,
+    ) as running:
+        yield RunningBot(server, running.app, store, runtime, tracker, running.scheduler)

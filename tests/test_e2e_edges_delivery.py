@@ -11,7 +11,7 @@ import os
 import signal
 import sqlite3
 
-from bot import app as bot_app
+from bot import presenter
 from bot.devserver.server import BotApiServer
 from tests.test_documents import PDF
 from tests.test_e2e_foundation import assert_clean
@@ -67,7 +67,7 @@ async def test_a_reply_is_retried_through_a_short_outage(bot, server):
 async def test_a_reply_that_finally_fails_is_logged_with_its_update_id(
     bot, server, monkeypatch, caplog
 ):
-    monkeypatch.setattr(bot_app, "REPLY_RETRY_SECONDS", 1.0)
+    monkeypatch.setattr(presenter, "REPLY_RETRY_SECONDS", 1.0)
     m = bot.merchant(803)
     await open_shop_name_field(m)
     server.fail("sendMessage", status=503, description="Service Unavailable")

@@ -12,7 +12,7 @@ import pytest
 
 from bot.devserver.client import shown_since
 from flows import agency, apply, router
-from flows.core import Command, Context, MerchantState, Press, Text
+from flows.core import Command, Context, MerchantState, OperatorOrder, Press, Text
 from flows.parsing import (
     ParseError,
     ascii_int,
@@ -108,7 +108,7 @@ def operator_ctx() -> Context:
 def test_operator_ids_in_other_digits_get_the_usage_text(command):
     name, args = command
     out = router.handle(MerchantState(OPERATOR), Command(name, args), operator_ctx())
-    assert out.operator is None
+    assert out.effect(OperatorOrder) is None
     [screen] = out.screens
     assert screen.template == "operator_usage"
     assert screen.data["error"] == "bad_user"
@@ -117,18 +117,20 @@ def test_operator_ids_in_other_digits_get_the_usage_text(command):
 def test_operator_ids_in_full_width_digits_are_read():
     ctx = operator_ctx()
     out = router.handle(MerchantState(OPERATOR), Command("setstatus", "５０１ approved"), ctx)
-    assert out.operator == {"op": "setstatus", "target": 501, "status": "approved", "note": ""}
+    assert out.effect(OperatorOrder) == OperatorOrder(
+        "setstatus", 501, "approved", "", f"operator:{OPERATOR}"
+    )
     out = router.handle(MerchantState(OPERATOR), Command("merchant", "\u200e５０１"), ctx)
-    assert out.operator == {"op": "merchant", "target": 501}
+    assert out.effect(OperatorOrder) == OperatorOrder("merchant", 501)
 
 
 def test_operator_note_loses_its_invisible_characters():
     ctx = operator_ctx()
     args = "501 need_more 请补充\u200b品牌授权书\u2060"
     out = router.handle(MerchantState(OPERATOR), Command("setstatus", args), ctx)
-    assert out.operator["note"] == "请补充品牌授权书"
+    assert out.effect(OperatorOrder).note == "请补充品牌授权书"
     out = router.handle(MerchantState(OPERATOR), Command("setstatus", "501 approved \u200b"), ctx)
-    assert out.operator["note"] == ""
+    assert out.effect(OperatorOrder).note == ""
 
 
 # --- item 8: invisible characters in free text -------------------------------------------

@@ -284,7 +284,7 @@ async def test_a_lost_answer_is_never_resent_and_a_429_is_honoured(server, tmp_p
 
 
 async def test_a_refused_connection_is_retried_and_delivered_once(tmp_path):
-    from bot.app import Runtime
+    from bot.runtime import Runtime
     from bot.store import Store
 
     async with BotApiServer() as first:

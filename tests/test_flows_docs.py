@@ -12,7 +12,8 @@ import pytest
 
 from bot import callbacks
 from bot.devserver.html_check import visible_length
-from flows import docs, router
+from flows import checklist as shared
+from flows import docs, router, uploads
 from flows.core import (
     Command,
     Context,
@@ -322,7 +323,7 @@ def test_a_file_without_a_target_asks_which_item_it_is(ctx):
     [which] = out.screens
     assert which.template == "docs_which" and not which.edit
     picks = [args for action, args in actions(which) if action == "dcp"]
-    pid = docs.pending_id("FILEID")
+    pid = shared.pending_id("FILEID")
     assert picks == [
         (key, pid) for key in ("license", "tax", "industry_permit", "shop_info")
     ]  # 不需要 is not offered
@@ -352,7 +353,7 @@ def test_the_pending_file_can_be_discarded(ctx):
 
 def test_an_old_target_is_not_used(ctx):
     state = run(state_with(route="agency"), Press("dcu", ("license",)), ctx).state
-    later = Context(CATALOG, NOW + docs.TARGET_TTL + timedelta(minutes=1))
+    later = Context(CATALOG, NOW + shared.TARGET_TTL + timedelta(minutes=1))
     out = run(state, upload(), later)
     assert out.download is None and out.screens[0].template == "docs_which"
     # leaving the item also drops the target
@@ -418,7 +419,7 @@ def test_a_second_unsorted_file_waits_beside_the_first_and_each_is_sorted(ctx):
     state = state_with(route="agency")
     a = Upload("FILE-A", "a.pdf", 1000, "document", "application/pdf")
     b = Upload("FILE-B", "b.jpg", 2000, "photo", "image/jpeg")
-    ida, idb = docs.pending_id("FILE-A"), docs.pending_id("FILE-B")
+    ida, idb = shared.pending_id("FILE-A"), shared.pending_id("FILE-B")
     first = run(state, a, ctx)
     [which_a] = first.screens
     assert which_a.data["others"] == 0 and ("dcp", ("license", ida)) in actions(which_a)
@@ -453,13 +454,13 @@ def test_discarding_one_waiting_file_keeps_the_others(ctx):
     state = state_with(route="agency")
     for n in range(3):
         state = run(state, Upload(f"F{n}", f"{n}.pdf", 10, "document"), ctx).state
-    out = run(state, Press("dcn", (docs.pending_id("F1"),)), ctx)
+    out = run(state, Press("dcn", (shared.pending_id("F1"),)), ctx)
     assert out.notice == "dc_discarded"
     assert [e["file_id"] for e in out.state.data["docs"]["pending"]] == ["F0", "F2"]
     # 归类 on the checklist shows the oldest one first
     [which] = run(out.state, Press("dcw"), ctx).screens
     assert which.data["name"] == "0.pdf" and which.data["others"] == 1
-    [which] = run(out.state, Press("dcw", (docs.pending_id("F2"),)), ctx).screens
+    [which] = run(out.state, Press("dcw", (shared.pending_id("F2"),)), ctx).screens
     assert which.data["name"] == "2.pdf"
 
 
@@ -487,7 +488,7 @@ def test_buttons_and_state_from_before_several_files_could_wait_still_work(ctx):
 
 def test_too_many_waiting_files_refuses_the_new_one_and_keeps_the_rest(ctx):
     state = state_with(route="agency")
-    for n in range(docs.MAX_PENDING):
+    for n in range(uploads.MAX_PENDING):
         state = run(state, Upload(f"F{n}", f"{n}.pdf", 10, "document"), ctx).state
     out = run(state, Upload("ONE-MORE", "x.pdf", 10, "document"), ctx)
     assert out.state.data == state.data and out.download is None
@@ -495,7 +496,7 @@ def test_too_many_waiting_files_refuses_the_new_one_and_keeps_the_rest(ctx):
     assert refused.template == "docs_refused" and refused.data["reason"] == "queue"
     assert ("dcw", ()) in actions(refused)
     text = render(refused)
-    assert f"{docs.MAX_PENDING} 个文件" in text and "不会丢" in text
+    assert f"{uploads.MAX_PENDING} 个文件" in text and "不会丢" in text
 
 
 @pytest.mark.parametrize("where", ["item", "checklist", "no route"])
@@ -595,7 +596,7 @@ def _walk(ctx: Context) -> list[tuple[str, Screen]]:
         two = run(run(base, upload(), ctx).state, Upload("F2", "b.png", 9, "photo"), ctx).state
         seeds.append((chosen, two, Press("dcl")))
         full = base
-        for n in range(docs.MAX_PENDING):
+        for n in range(uploads.MAX_PENDING):
             full = run(full, Upload(f"F{n}", f"{n}.pdf", 10, "document"), ctx).state
         seeds.append((chosen, full, upload()))
     seen: set[str] = set()
@@ -644,6 +645,7 @@ def test_every_reachable_docs_screen_renders_within_telegram_limits(ctx):
             assert 0 < len(label) <= 40, (path, label)
 
 
-def test_the_flow_holds_no_chinese_text():
-    source = Path(docs.__file__).read_text("utf-8")
+@pytest.mark.parametrize("module", [docs, uploads, shared])
+def test_the_flow_holds_no_chinese_text(module):
+    source = Path(module.__file__).read_text("utf-8")
     assert not re.search(r"[\u4e00-\u9fff]", source)

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from flows import router
-from flows.core import Command, Context, MerchantState, Press, Text
+from flows.core import Command, Context, Erase, MerchantState, Press, Text
 from tests.harness import contents
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -109,7 +109,7 @@ def test_edit_a_field_from_the_summary_then_confirm_and_submit():
     assert out.state.data["status"] == "submitted"
     window = out.screens[0].data["window"]
     assert (window["first"], window["last"]) == ("2026-10-08", "2026-10-13")
-    assert out.records and out.records[0]["new"] == "submitted"
+    assert out.records and out.records[0].new == "submitted"
 
 
 def test_forged_form_buttons():
@@ -218,4 +218,4 @@ def test_deletedata_asks_first_then_erases():
     out = run(filled(), Command("deletedata"))
     assert out.screens[0].template == "delete_confirm" and not out.effects
     out = run(filled(), Press("delok"))
-    assert out.effects == ["delete"] and out.state.data == {}
+    assert out.effects == [Erase()] and out.state.data == {}

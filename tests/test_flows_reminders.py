@@ -9,7 +9,15 @@ import pytest
 
 from flows import reminders as rem
 from flows import router
-from flows.core import Command, Context, MerchantState, Press, Text
+from flows.core import (
+    Command,
+    Context,
+    MerchantState,
+    OperatorOrder,
+    Press,
+    StatusChange,
+    Text,
+)
 from flows.status import deadline_in, status_aliases
 from tests.harness import contents
 
@@ -210,9 +218,9 @@ def test_fee_date_input_refuses_the_past_and_bad_formats():
 def test_operator_commands_need_an_operator():
     for command in (Command("setstatus", "5 approved"), Command("merchant", "5"), Command("stats")):
         out = run(MerchantState(6, created=False), command)
-        assert out.screens[0].template == "operator_refused" and out.operator is None
+        assert out.screens[0].template == "operator_refused" and not out.effects
         out = run(MerchantState(6, created=False), command, operator=True)
-        assert out.operator is not None
+        assert out.effect(OperatorOrder) is not None
 
 
 def test_status_change_records_history_and_pushes_next_steps():
@@ -222,15 +230,7 @@ def test_status_change_records_history_and_pushes_next_steps():
     ctx = Context(CATALOG, at(2026, 10, 9, 15))
     out = change_status(Outcome(submitted().copy()), ctx, "need_more", "10月20日前补充", "op")
     assert out.state.data["need_more"]["deadline"] == "2026-10-20"
-    assert out.records == [
-        {
-            "kind": "status",
-            "old": "submitted",
-            "new": "need_more",
-            "by": "op",
-            "note": "10月20日前补充",
-        }
-    ]
+    assert out.records == [StatusChange("submitted", "need_more", "op", "10月20日前补充")]
     assert out.screens[0].template == "status_push"
     plan_kinds = {p.kind for p in rem.plan(out.state.data, CATALOG, SH, ctx.now)}
     assert "need_more_deadline" in plan_kinds

@@ -1,0 +1,51 @@
+"""What every part of the running bot shares: store, content, clock, settings, per-user locks."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from bot.clock import Clock
+from bot.content import ContentRegistry
+from bot.store import Store
+
+
+class KeyedLocks:
+    """One asyncio.Lock per key, dropped when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, key: int) -> AsyncIterator[None]:
+        """Hold the key's lock; waiters are served in arrival order."""
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+
+@dataclass
+class Runtime:
+    """What the handlers share: configuration, store, content, clock."""
+
+    store: Store
+    contents: ContentRegistry
+    clock: Clock
+    timezone: ZoneInfo
+    admin_ids: frozenset[int] = frozenset()
+    files_dir: Path = Path("data/files")
+    # Called after a merchant's reminder plan changed (the scheduler wakes up).
+    on_plan_change: Callable[[], None] = lambda: None
+    locks: KeyedLocks = field(default_factory=KeyedLocks)

@@ -1,0 +1,411 @@
+"""A questionnaire: questions answered 是 / 否 / 不确定 one at a time, and changed later.
+
+Two flows are built on it: an agency candidate's criteria and red flags (flows/candidates.py)
+and route B's self-check and shop readiness (flows/selfcheck.py). Each subclasses
+`Questionnaire`, declaring
+
+- its sections, as (store, section) pairs: the questions are the items of the content file's
+  `section` list (content/agency.yaml), in order, each with a stable ASCII `key`;
+- the subject that holds the answers: a dict with one {key: answer} dict per store (a
+  candidate, or the merchant's data), answer in "yes" | "no" | "unsure";
+- its four actions, and the screens that dress the rows built here (its own templates).
+
+The rows use the same label keys for both (ui.yaml: ag_answer, ag_prev_q, ag_skip, ag_item,
+ag_prev_page, ag_next_page, edit_<section>) and the answer marks of ui.yaml agency_icons.
+
+This module does the rest: the order (next unanswered, 跳过, 上一题, wrapping round to the
+skipped ones), recording an answer, the review mode (a question opened from the subject's
+home returns there once answered), the pages of answers to change, and stale presses.
+
+Callback data, with S the subject's own leading arguments (`subject_args` of them: a
+candidate's id; none for the self-check):
+
+    <ask>:S:<key>[:r]              one question (r, review: answering returns to the subject's
+                                   home instead of going on to the next question)
+    <answer>:S:<key>:<answer>[:r]  record the answer, then the next unanswered question
+    <next>:S[:<key>]               the next unanswered question (after <key>: skip it)
+    <page>:S:<page>                a page of answers to change, at most PAGE_ITEMS of them
+
+A press whose subject is gone goes to `lost`; one naming a question that is not (or no
+longer) in the list, an answer that is not allowed, or a page that does not exist shows the
+subject's home with the notice "stale".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flows.core import Button, Context, Outcome, Screen
+
+ANSWERS = ("yes", "no", "unsure")
+REVIEW = "r"  # marks a question opened from a scorecard / summary: answering returns there
+# At most this many answers on one 改答案 page; with 上一页 / 下一页 and 返回 a screen keeps
+# to ten buttons or fewer (a phone shows them without scrolling).
+PAGE_ITEMS = 6
+
+Rows = tuple[tuple[Button, ...], ...]
+
+
+def answers(values: object) -> dict[str, str]:
+    """The valid answers of a stored mapping (anything malformed is ignored)."""
+    if not isinstance(values, dict):
+        return {}
+    return {k: v for k, v in values.items() if v in ANSWERS}
+
+
+def is_answered(holder: object, store: str, key: str) -> bool:
+    """Whether the subject `holder` has a valid answer to `key` in `store`."""
+    values = holder.get(store) if isinstance(holder, dict) else None
+    return isinstance(values, dict) and values.get(key) in ANSWERS
+
+
+@dataclass(frozen=True)
+class Subject:
+    """Whose answers: the dict holding the stores, and the button arguments that name it."""
+
+    values: dict[str, Any]
+    args: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Question:
+    """Where one question stands: its section, place and current answer."""
+
+    key: str
+    store: str
+    section: str
+    index: int  # in its section
+    number: int  # 1-based, over the whole questionnaire
+    total: int
+    current: str | None
+    review: bool
+    flag: bool  # a red flag: 是 is bad
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of answers to change: items of one section."""
+
+    store: str
+    section: str
+    items: list[dict[str, Any]]
+    index: int
+    count: int
+    flag: bool
+
+
+def _pairs(buttons: list[Button]) -> list[tuple[Button, ...]]:
+    """Buttons two to a row."""
+    return [tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2)]
+
+
+def _page_arg(raw: str, count: int) -> int | None:
+    """A page number from a button argument, if it is one of the `count` pages."""
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 3:
+        return None
+    page = int(raw)
+    return page if page < count else None
+
+
+class Questionnaire:
+    """One questionnaire: its questions and actions (class attributes), and the topic's hooks
+    (methods a topic overrides). An instance holds no state: the answers are in the subject.
+
+    Hooks: `subject` finds the subject named by the leading arguments (None: gone; by default
+    the merchant's data); `home` is the screen a finished or stale press returns to (edited in
+    place); `lost` answers a press whose subject is gone; `show_question` and `show_page` add
+    the topic's text and back buttons to the rows built here; `warn` may show a screen right
+    after an answer is recorded instead of moving on (by default it does not).
+    """
+
+    sections: tuple[tuple[str, str], ...] = ()
+    ask = answer = next = page = ""  # the four actions
+    done = ""  # the notice when every question is answered
+    subject_args = 0  # leading button arguments that name the subject
+    flag_stores: tuple[str, ...] = ()  # stores whose 是 is bad (red flags)
+    content = "agency"  # the content file holding the sections and the answer texts
+
+    def subject(self, out: Outcome, args: tuple[str, ...]) -> Subject | None:
+        """The subject named by the leading arguments: by default the merchant's data."""
+        return Subject(out.state.data)
+
+    def home(self, out: Outcome, ctx: Context, subject: Subject) -> Screen:
+        """Where a finished questionnaire, a review answer or a stale press returns to."""
+        raise NotImplementedError
+
+    def lost(self, out: Outcome, ctx: Context) -> Outcome:
+        """A press whose subject is gone (only where `subject` can return None)."""
+        raise NotImplementedError
+
+    def show_question(
+        self, ctx: Context, subject: Subject, q: Question, rows: Rows, *, edit: bool, **extra: Any
+    ) -> Screen:
+        """One question's screen around the rows built here."""
+        raise NotImplementedError
+
+    def show_page(self, ctx: Context, subject: Subject, page: Page, rows: Rows) -> Screen:
+        """One page of answers to change around the rows built here."""
+        raise NotImplementedError
+
+    def warn(self, ctx: Context, subject: Subject, q: Question) -> Screen | None:
+        """A screen to show right after an answer is recorded, instead of moving on."""
+        return None
+
+    # --- the questions ---------------------------------------------------------------------
+
+    def items(self, ctx: Context) -> list[tuple[str, str, dict[str, Any]]]:
+        """The questions in order, as (store, section, item)."""
+        cfg = ctx.catalog[self.content]
+        return [(store, section, item) for store, section in self.sections for item in cfg[section]]
+
+    def keys(self, ctx: Context) -> dict[str, str]:
+        """Every question's key, with the store its answer is kept in."""
+        return {item["key"]: store for store, _, item in self.items(ctx)}
+
+    def question(self, ctx: Context, subject: Subject, key: str, *, review: bool) -> Question:
+        """Where question `key` stands for this subject."""
+        items = self.items(ctx)
+        number = next(i for i, (_, _, item) in enumerate(items) if item["key"] == key)
+        store, section, _ = items[number]
+        index = [item["key"] for item in ctx.catalog[self.content][section]].index(key)
+        return Question(
+            key=key,
+            store=store,
+            section=section,
+            index=index,
+            number=number + 1,
+            total=len(items),
+            current=answers(subject.values.get(store)).get(key),
+            review=review,
+            flag=store in self.flag_stores,
+        )
+
+    def left(self, ctx: Context, subject: Subject) -> int:
+        """How many questions are still unanswered."""
+        return sum(
+            not is_answered(subject.values, store, item["key"])
+            for store, _, item in self.items(ctx)
+        )
+
+    def next_key(self, ctx: Context, subject: Subject, after: str | None = None) -> str | None:
+        """The first unanswered question after `after` (wrapping round, `after` excluded)."""
+        keys = [(store, item["key"]) for store, _, item in self.items(ctx)]
+        start = 0
+        if after is not None:
+            start = next((i + 1 for i, (_, k) in enumerate(keys) if k == after), 0)
+        for store, key in keys[start:] + keys[:start]:
+            if key != after and not is_answered(subject.values, store, key):
+                return key
+        return None
+
+    def pages(self, ctx: Context) -> list[Page]:
+        """The answers to change, split into pages of at most PAGE_ITEMS.
+
+        A page holds one section; groups (criteria groups) are kept together where they fit,
+        so a page reads as "公司实力、用户评价、资质" rather than cutting a group in two.
+        """
+        cut: list[tuple[str, str, list[dict[str, Any]]]] = []
+        for store, section in self.sections:
+            groups: list[list[dict[str, Any]]] = []
+            for item in ctx.catalog[self.content][section]:
+                if groups and groups[-1][0].get("group") == item.get("group"):
+                    groups[-1].append(item)
+                else:
+                    groups.append([item])
+            current: list[dict[str, Any]] = []
+            for group in groups:
+                for start in range(0, len(group), PAGE_ITEMS):
+                    part = group[start : start + PAGE_ITEMS]
+                    if current and len(current) + len(part) > PAGE_ITEMS:
+                        cut.append((store, section, current))
+                        current = []
+                    current = current + part
+            if current:
+                cut.append((store, section, current))
+        return [
+            Page(store, section, items, i, len(cut), store in self.flag_stores)
+            for i, (store, section, items) in enumerate(cut)
+        ]
+
+    # --- buttons ---------------------------------------------------------------------------
+
+    def next_button(self, label: str, subject: Subject, *after: str) -> Button:
+        """A button to the next unanswered question (after `after`: skipping it)."""
+        return Button.of(label, self.next, *subject.args, *after)
+
+    def ask_button(self, label: str, subject: Subject, key: str, *, review: bool) -> Button:
+        """A button to one question."""
+        return Button.of(label, self.ask, *subject.args, key, *((REVIEW,) if review else ()))
+
+    def edit_buttons(self, ctx: Context, subject: Subject) -> tuple[Button, ...]:
+        """改… per section: the first page of that section's answers."""
+        firsts: dict[str, int] = {}
+        for page in self.pages(ctx):
+            firsts.setdefault(page.section, page.index)
+        return tuple(
+            Button.of(f"edit_{section}", self.page, *subject.args, index)
+            for section, index in firsts.items()
+        )
+
+    def _question_rows(self, ctx: Context, subject: Subject, q: Question) -> Rows:
+        """是 / 否 / 不确定 (the current answer marked; a red flag's say what 是 means), and
+        上一题 / 跳过 unless the question was opened to change one answer."""
+        cfg = ctx.catalog[self.content]
+        texts = (cfg.get("flag_answers") or cfg["answers"]) if q.flag else cfg["answers"]
+        mode = (REVIEW,) if q.review else ()
+        rows = [
+            tuple(
+                Button.of(
+                    "ag_answer",
+                    self.answer,
+                    *subject.args,
+                    q.key,
+                    a,
+                    *mode,
+                    text=texts[a],
+                    current=q.current == a,
+                )
+                for a in ANSWERS
+            )
+        ]
+        if not q.review:
+            nav = []
+            if q.number > 1:
+                previous = self.items(ctx)[q.number - 2][2]["key"]
+                nav.append(self.ask_button("ag_prev_q", subject, previous, review=False))
+            nav.append(self.next_button("ag_skip", subject, q.key))
+            rows.append(tuple(nav))
+        return tuple(rows)
+
+    def _page_rows(self, ctx: Context, subject: Subject, page: Page) -> Rows:
+        """The page's answers, two to a row (press one to answer it again); 上一页 / 下一页."""
+        icons = ctx.catalog["ui"]["agency_icons"]["flag" if page.flag else "good"]
+        values = answers(subject.values.get(page.store))
+        rows = _pairs(
+            [
+                Button.of(
+                    "ag_item",
+                    self.ask,
+                    *subject.args,
+                    item["key"],
+                    REVIEW,
+                    icon=icons[values.get(item["key"], "none")],
+                    label=item["label"],
+                )
+                for item in page.items
+            ]
+        )
+        nav = []
+        if page.index > 0:
+            nav.append(Button.of("ag_prev_page", self.page, *subject.args, page.index - 1))
+        if page.index + 1 < page.count:
+            nav.append(Button.of("ag_next_page", self.page, *subject.args, page.index + 1))
+        if nav:
+            rows.append(tuple(nav))
+        return tuple(rows)
+
+    # --- screens ---------------------------------------------------------------------------
+
+    def question_screen(
+        self, ctx: Context, subject: Subject, key: str, *, review: bool, edit: bool, **extra: Any
+    ) -> Screen:
+        """One question, dressed by the topic (`extra` goes to its show_question)."""
+        q = self.question(ctx, subject, key, review=review)
+        rows = self._question_rows(ctx, subject, q)
+        return self.show_question(ctx, subject, q, rows, edit=edit, **extra)
+
+    def show_next(self, out: Outcome, ctx: Context, subject: Subject, after: str | None) -> Outcome:
+        """The next unanswered question, or the subject's home when none is left."""
+        key = self.next_key(ctx, subject, after)
+        if key is None:
+            out.notice = self.done
+            out.screens.append(self.home(out, ctx, subject))
+        else:
+            out.screens.append(self.question_screen(ctx, subject, key, review=False, edit=True))
+        return out
+
+    def stale(self, out: Outcome, ctx: Context, subject: Subject | None) -> Outcome:
+        """An outdated or forged press: the subject's home with a notice (or `lost`)."""
+        if subject is None:
+            return self.lost(out, ctx)
+        out.notice = "stale"
+        out.screens.append(self.home(out, ctx, subject))
+        return out
+
+    # --- presses ---------------------------------------------------------------------------
+
+    def _split(self, out: Outcome, args: tuple[str, ...]) -> tuple[Subject | None, tuple[str, ...]]:
+        """The subject named by the leading arguments, and the arguments after them."""
+        if len(args) < self.subject_args:
+            return None, ()
+        return self.subject(out, args[: self.subject_args]), args[self.subject_args :]
+
+    def _item_args(
+        self, ctx: Context, rest: tuple[str, ...], n: int
+    ) -> tuple[str, tuple[str, ...], bool] | None:
+        """(key, n values, review) from <key>[:<value>…][:r], or None when malformed."""
+        if len(rest) not in (1 + n, 2 + n) or rest[1 + n :] not in ((), (REVIEW,)):
+            return None
+        if rest[0] not in self.keys(ctx):
+            return None
+        return rest[0], rest[1 : 1 + n], len(rest) == 2 + n
+
+    def press_ask(self, out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+        """One question (from 上一题, or from the answers to change)."""
+        subject, rest = self._split(out, args)
+        parsed = self._item_args(ctx, rest, 0) if subject is not None else None
+        if subject is None or parsed is None:
+            return self.stale(out, ctx, subject)
+        key, _, review = parsed
+        out.screens.append(self.question_screen(ctx, subject, key, review=review, edit=True))
+        return out
+
+    def press_answer(self, out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+        """Record 是 / 否 / 不确定; then the topic's warning, the home (review) or move on."""
+        subject, rest = self._split(out, args)
+        parsed = self._item_args(ctx, rest, 1) if subject is not None else None
+        if subject is None or parsed is None or parsed[1][0] not in ANSWERS:
+            return self.stale(out, ctx, subject)
+        key, (answer,), review = parsed
+        store = self.keys(ctx)[key]
+        if not isinstance(subject.values.get(store), dict):
+            subject.values[store] = {}
+        subject.values[store][key] = answer
+        warning = self.warn(ctx, subject, self.question(ctx, subject, key, review=review))
+        if warning is not None:
+            out.screens.append(warning)
+            return out
+        if review:
+            out.notice = "saved"
+            out.screens.append(self.home(out, ctx, subject))
+            return out
+        return self.show_next(out, ctx, subject, key)
+
+    def press_next(self, out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+        """开始 / 继续 (the first unanswered question) or 跳过 (after the given one)."""
+        subject, rest = self._split(out, args)
+        if subject is None or len(rest) > 1 or (rest and rest[0] not in self.keys(ctx)):
+            return self.stale(out, ctx, subject)
+        return self.show_next(out, ctx, subject, rest[0] if rest else None)
+
+    def press_page(self, out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+        """改… / 上一页 / 下一页: one page of answers to change."""
+        subject, rest = self._split(out, args)
+        pages = self.pages(ctx)
+        index = _page_arg(rest[0], len(pages)) if len(rest) == 1 else None
+        if subject is None or index is None:
+            return self.stale(out, ctx, subject)
+        page = pages[index]
+        out.screens.append(self.show_page(ctx, subject, page, self._page_rows(ctx, subject, page)))
+        return out
+
+    def actions(self) -> dict[str, Callable[[Outcome, Context, tuple[str, ...]], Outcome]]:
+        """The questionnaire's entries for a feature module's ACTIONS table."""
+        return {
+            self.ask: self.press_ask,
+            self.answer: self.press_answer,
+            self.next: self.press_next,
+            self.page: self.press_page,
+        }
