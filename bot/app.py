@@ -91,11 +91,14 @@ async def commit(
     its history records and reminder plan (when changed) in one transaction, together with the
     update marked applied and its rendered replies (bot.inbox)."""
     if outcome.effect(Erase):
-        # what their unfinished updates hold goes first: the deletion's checkpoint then
-        # removes every copy from the files
-        await runtime.store.forget_update_contents(user_id)
-        await runtime.store.delete_merchant(user_id)
-        await documents.delete_documents(runtime.store, runtime.files_dir, user_id)
+        # files first, then every row at once with the update marked applied: a crash in
+        # between leaves the update to be handled again, never a file without its row
+        await documents.remove_files(runtime.store, runtime.files_dir, user_id)
+        await runtime.store.erase_merchant(
+            user_id,
+            update_id=update_id,
+            replies=[r.kept() for r in replies or ()] if update_id is not None else None,
+        )
         runtime.on_plan_change()
         return
     reachable_again = outcome.state.unreachable and chat is not None
@@ -147,16 +150,17 @@ async def run_operator(
             return router.merchant_card(state, history, target_ctx, extra)
         outcome = router.apply_order(state, order, target_ctx)
         content = runtime.contents.default
-        pushes = [presenter.render(content, screen, target) for screen in outcome.screens]
+        # a result recorded at night arrives at once but silently (no sound or vibration)
+        pushes = [
+            presenter.render(content, screen, target, silent=outcome.quiet)
+            for screen in outcome.screens
+        ]
         kept = list(pushes)
         if operator_chat is not None:
             unsent = router.done_screen(target, order.status, order.note, None, "")
             kept.append(presenter.render(content, unsent, operator_chat))
         await commit(runtime, outcome, target, None, None, now, update_id=update_id, replies=kept)
-        # a result recorded at night arrives at once but silently (no sound or vibration)
-        delivered, reason = await presenter.push(
-            ctx.bot, runtime, target, pushes, silent=outcome.quiet
-        )
+        delivered, reason = await presenter.push(ctx.bot, runtime, target, pushes)
     return router.done_screen(target, order.status, order.note, delivered, reason)
 
 
@@ -225,6 +229,7 @@ def make_dispatch(runtime: Runtime) -> Callable[[Update, ContextTypes.DEFAULT_TY
                     outcome = router.handle(outcome.state, result, flow_ctx, since=state)
                 pressed = _pressed(update)
                 replies = [presenter.render(content, s, chat_id, pressed) for s in outcome.screens]
+                order = outcome.effect(OperatorOrder)
                 await commit(
                     runtime,
                     outcome,
@@ -232,7 +237,8 @@ def make_dispatch(runtime: Runtime) -> Callable[[Update, ContextTypes.DEFAULT_TY
                     chat,
                     user.language_code,
                     now,
-                    update_id=update.update_id,
+                    # an operator's order is applied with the target merchant's change
+                    update_id=None if order else update.update_id,
                     replies=replies,
                 )
                 if query is not None:
@@ -245,7 +251,6 @@ def make_dispatch(runtime: Runtime) -> Callable[[Update, ContextTypes.DEFAULT_TY
                     await presenter.deliver(ctx.bot, out)
                 if outcome.effect(Export):
                     await presenter.send_export(ctx.bot, runtime, user.id, chat_id)
-            order = outcome.effect(OperatorOrder)
             if order is not None:
                 # outside the operator's own lock: the target merchant's lock is taken instead
                 reply = await run_operator(
@@ -327,7 +332,7 @@ async def start_polling(app: Application, *, timeout: int = 30) -> None:
     await app.bot.set_my_commands(bot_commands(runtime.contents.default))
     await app.start()
     # what a stopped process left half done comes first: handled, or its replies sent
-    await inbox.recover(app.bot, runtime.store, app.update_queue, runtime.clock)
+    await inbox.recover(app.bot, runtime, app.update_queue, runtime.clock)
     await app.updater.start_polling(  # type: ignore[union-attr]
         poll_interval=0.0, timeout=timeout, allowed_updates=Update.ALL_TYPES
     )

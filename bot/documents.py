@@ -186,6 +186,12 @@ def _remove_files(files_dir: Path, user_id: int, paths: list[str]) -> None:
     shutil.rmtree(files_dir / str(user_id), ignore_errors=True)
 
 
+async def remove_files(store: Store, files_dir: Path, user_id: int) -> None:
+    """Delete the merchant's files (their rows go with the rest, in Store.erase_merchant)."""
+    paths = [row["path"] for row in await list_documents(store, user_id)]
+    await asyncio.to_thread(_remove_files, files_dir, user_id, paths)
+
+
 async def delete_documents(store: Store, files_dir: Path, user_id: int) -> int:
     """Delete every file and row of the merchant (/deletedata); how many rows were deleted.
 

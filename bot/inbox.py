@@ -18,14 +18,16 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sqlite3
 from datetime import timedelta
 from typing import Any
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram import Bot, Update
+from telegram.error import BadRequest, Forbidden, NetworkError
 
+from bot import presenter
 from bot.clock import Clock
+from bot.runtime import Runtime
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -43,12 +45,20 @@ class DurableQueue(asyncio.Queue):  # type: ignore[type-arg]
         self.duplicates = 0
 
     async def put(self, item: Any) -> None:
-        """Record a new update, then queue it; a redelivered one is dropped."""
+        """Record a new update, then queue it; a redelivered one is dropped.
+
+        If it cannot be recorded (the database is locked or full), the Updater's retry loop
+        sees a NetworkError: the offset is not advanced, the batch is fetched again later, and
+        the updates of it already recorded are dropped then as redeliveries."""
         if isinstance(item, Update):
             user = item.effective_user
-            fresh = await self.store.receive_update(
-                item.update_id, user.id if user else None, item.to_json(), self.clock.now()
-            )
+            try:
+                fresh = await self.store.receive_update(
+                    item.update_id, user.id if user else None, item.to_json(), self.clock.now()
+                )
+            except (sqlite3.Error, OSError) as exc:
+                log.warning("update %s could not be recorded: %s", item.update_id, exc)
+                raise NetworkError(f"update not recorded, fetched again later: {exc}") from exc
             if not fresh:
                 self.duplicates += 1
                 log.info("update %s delivered again: already handled once", item.update_id)
@@ -60,29 +70,11 @@ class DurableQueue(asyncio.Queue):  # type: ignore[type-arg]
         await super().put(item)
 
 
-def reply(chat_id: int, text: str, markup: InlineKeyboardMarkup | None, edit: int | None) -> dict:
-    """A rendered reply as it is kept until sent (edit: the message id to replace)."""
-    rows = (
-        [[(b.text, b.callback_data) for b in row] for row in markup.inline_keyboard]
-        if markup
-        else []
-    )
-    return {"chat_id": chat_id, "text": text, "rows": rows, "edit": edit}
-
-
-def markup_of(stored: dict) -> InlineKeyboardMarkup | None:
-    """The keyboard of a kept reply."""
-    rows = stored.get("rows") or []
-    if not rows:
-        return None
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
-    )
-
-
-async def recover(bot: Bot, store: Store, queue: DurableQueue, clock: Clock) -> tuple[int, int]:
+async def recover(bot: Bot, runtime: Runtime, queue: DurableQueue, clock: Clock) -> tuple[int, int]:
     """After a stop: handle what was received but not applied, send what was applied but not
-    answered. Returns (requeued, replies resent)."""
+    answered. Returns (requeued, replies sent). A reply that cannot be sent through a Bot API
+    outage stays kept for the next start; one to a chat that blocked the bot is dropped."""
+    store = runtime.store
     await store.prune_updates(clock.now() - KEEP_ANSWERED)
     requeued = resent = 0
     for row in await store.unfinished_updates():
@@ -93,13 +85,26 @@ async def recover(bot: Bot, store: Store, queue: DurableQueue, clock: Clock) -> 
             else:
                 await store.finish_update(row["update_id"], "failed")
             continue
-        for stored in json.loads(row["replies"] or "[]"):
+        kept = json.loads(row["replies"] or "[]")
+        while kept:
+            out = presenter.Rendered.from_kept(kept[0])
             try:
-                await _resend(bot, stored)
+                await presenter.deliver(bot, out)
                 resent += 1
-            except TelegramError as exc:
-                log.warning("update %s: a kept reply could not be sent: %s", row["update_id"], exc)
-        await store.finish_update(row["update_id"])
+            except Forbidden:
+                await store.set_reachable(out.chat_id, False)  # private chat: the user's id
+            except BadRequest as exc:
+                log.warning("update %s: a kept reply was refused: %s", row["update_id"], exc)
+            except NetworkError as exc:
+                log.warning(
+                    "update %s: kept replies wait for the next start: %s", row["update_id"], exc
+                )
+                break
+            kept.pop(0)
+        if kept:
+            await store.keep_replies(row["update_id"], kept)
+        else:
+            await store.finish_update(row["update_id"])
     if requeued or resent:
         log.warning(
             "after the last stop: %d update(s) handled now, %d reply(ies) sent now",
@@ -107,26 +112,3 @@ async def recover(bot: Bot, store: Store, queue: DurableQueue, clock: Clock) -> 
             resent,
         )
     return requeued, resent
-
-
-async def _resend(bot: Bot, stored: dict) -> None:
-    """Send a kept reply (editing its message when it was an edit, else a new message)."""
-    markup = markup_of(stored)
-    if stored.get("edit"):
-        try:
-            await bot.edit_message_text(
-                stored["text"],
-                chat_id=stored["chat_id"],
-                message_id=stored["edit"],
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup,
-            )
-            return
-        except BadRequest as exc:
-            if "not modified" in exc.message:
-                return
-        except Forbidden:
-            raise
-    await bot.send_message(
-        stored["chat_id"], stored["text"], parse_mode=ParseMode.HTML, reply_markup=markup
-    )

@@ -266,7 +266,8 @@ async def run_playground(
     ):
         session = _Session(server, tracker, clock, running.scheduler, user_id)
         session.clock_file = clock_file
-        # merchants saved by an earlier `chat` can be reached (operator pushes) at once
+        # update ids go on from the last session's; its merchants can be reached at once
+        server.continue_update_ids(await store.last_update_id())
         for chat_id in await store.chat_ids():
             server.add_user(chat_id)
         print("速卖通托管助手 · 离线试玩 (offline playground). Type :help for the syntax.\n")

@@ -21,7 +21,7 @@ from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from bot import documents, inbox
+from bot import documents
 from bot.content import Content
 from bot.runtime import Runtime
 from flows.core import Screen
@@ -55,30 +55,67 @@ class Rendered:
     text: str
     markup: InlineKeyboardMarkup | None
     edit: int | None = None  # message id to edit in place
+    silent: bool = False  # sent without sound (a push in the merchant's quiet hours)
 
     def kept(self) -> dict:
         """As kept with the applied update until sent (bot.inbox)."""
-        return inbox.reply(self.chat_id, self.text, self.markup, self.edit)
+        rows = self.markup.inline_keyboard if self.markup else ()
+        return {
+            "chat_id": self.chat_id,
+            "text": self.text,
+            "rows": [[(b.text, b.callback_data) for b in row] for row in rows],
+            "edit": self.edit,
+            "silent": self.silent,
+        }
+
+    @classmethod
+    def from_kept(cls, kept: dict) -> Rendered:
+        """A kept reply, ready to send again."""
+        rows = kept.get("rows") or []
+        markup = (
+            InlineKeyboardMarkup(
+                [
+                    [InlineKeyboardButton(label, callback_data=data) for label, data in row]
+                    for row in rows
+                ]
+            )
+            if rows
+            else None
+        )
+        return cls(
+            kept["chat_id"], kept["text"], markup, kept.get("edit"), bool(kept.get("silent"))
+        )
 
 
-def render(content: Content, screen: Screen, chat_id: int, pressed: int | None = None) -> Rendered:
+def render(
+    content: Content,
+    screen: Screen,
+    chat_id: int,
+    pressed: int | None = None,
+    *,
+    silent: bool = False,
+) -> Rendered:
     """Render a screen; an edit screen replaces the pressed message when there is one."""
     return Rendered(
         chat_id,
         content.render_text(screen.template, screen.data),
         keyboard(content, screen),
         pressed if screen.edit else None,
+        silent,
     )
 
 
+# Answers after which the request was not carried out: the gateway could not reach the Bot API
+# (502) or it is unavailable (503). A 500 or 504 may come after the message went out.
+_NOT_CARRIED_OUT = ("Bad Gateway", "Service Unavailable", "(502)", "(503)")
+
+
 def surely_not_sent(exc: NetworkError) -> bool:
-    """A failure after which the request surely did not take effect: the server answered with
-    an error status (5xx from a proxy), or the connection was never made."""
-    cause = exc.__cause__
-    if cause is None or isinstance(cause, NOT_SENT):
+    """A failure after which the request surely did not take effect: the connection was never
+    made, or the server answered 502 / 503 (as a proxy does while the Bot API is away)."""
+    if isinstance(exc.__cause__, NOT_SENT):
         return True
-    # an error page that is not the Bot API's JSON (a proxy's 502): still an answer
-    return isinstance(cause, TelegramError) and not isinstance(cause, NetworkError)
+    return any(mark in exc.message for mark in _NOT_CARRIED_OUT)
 
 
 async def with_retry(
@@ -116,9 +153,7 @@ async def with_retry(
             delay = min(delay * 2, 4.0)
 
 
-async def deliver(
-    bot: Bot, out: Rendered, *, silent: bool = False, on_retry: OnRetry | None = None
-) -> None:
+async def deliver(bot: Bot, out: Rendered, *, on_retry: OnRetry | None = None) -> None:
     """Send a rendered screen, or edit the pressed message in place."""
     if out.edit is not None:
         try:
@@ -144,7 +179,7 @@ async def deliver(
             out.text,
             parse_mode=ParseMode.HTML,
             reply_markup=out.markup,
-            disable_notification=silent or None,
+            disable_notification=out.silent or None,
         ),
         on_retry=on_retry,
     )
@@ -161,13 +196,13 @@ async def answer(query: CallbackQuery, text: str | None) -> None:
 
 
 async def push(
-    bot: Bot, runtime: Runtime, user_id: int, screens: list[Rendered], *, silent: bool
+    bot: Bot, runtime: Runtime, user_id: int, screens: list[Rendered]
 ) -> tuple[bool, str]:
     """Send screens to a merchant who did not write just now; (delivered, reason). A blocked
     chat pauses the merchant's reminders."""
     try:
         for screen in screens:
-            await deliver(bot, screen, silent=silent)
+            await deliver(bot, screen)
     except Forbidden:
         await runtime.store.set_reachable(user_id, False)
         return False, "blocked"

@@ -14,6 +14,7 @@ import asyncio
 import json
 import logging
 from collections import defaultdict
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiolimiter import AsyncLimiter
@@ -21,11 +22,13 @@ from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot import presenter
+from bot.inbox import KEEP_ANSWERED
 from bot.runtime import Runtime
 from flows import reminders as rem
 
 log = logging.getLogger(__name__)
 
+PRUNE_EVERY = timedelta(hours=1)
 MAX_SLEEP = 30.0  # seconds: a reminder goes out within a minute of its due time
 
 
@@ -49,6 +52,7 @@ class Scheduler:
         self._last_to_chat: dict[int, float] = {}
         self.workers = workers
         self._counting: set[asyncio.Task[None]] = set()
+        self._pruned_at: datetime | None = None
         self._wake = asyncio.Event()
         self._pass_lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
@@ -86,6 +90,14 @@ class Scheduler:
                 self._stats_changed.wait_for(lambda: self.stats[name] >= at_least), timeout
             )
 
+    async def _prune(self) -> None:
+        """Now and then, forget the updates answered long ago (bot.inbox keeps them a while
+        so that a redelivery is recognised)."""
+        now = self.runtime.clock.now()
+        if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
+            self._pruned_at = now
+            await self.runtime.store.prune_updates(now - KEEP_ANSWERED)
+
     def wake(self) -> None:
         """Look again now (a plan changed, or the clock was moved)."""
         self._wake.set()
@@ -97,6 +109,7 @@ class Scheduler:
             self._wake.clear()
             try:
                 await self.run_due()
+                await self._prune()
             except asyncio.CancelledError:
                 raise
             except Exception:  # a fault must not stop the reminders for good
@@ -196,7 +209,7 @@ class Scheduler:
             data["route"] = current
         screen = rem.reminder_screen(row["kind"], row["key"], data, today)
         out = presenter.render(content, screen, row["chat_id"])
-        if not await store.claim(row["id"]):
+        if not await store.claim(row["id"], row["due_at"]):
             await self._count("moot", 1)  # changed since this pass read it
             return False
         await self._pace(row["chat_id"])
@@ -214,6 +227,7 @@ class Scheduler:
         except BadRequest as exc:
             log.warning("reminder %s refused: %s", row["id"], exc.message)
             await store.set_reminder_state([row["id"]], "failed")
+            await self._after(row)
             await self._count("failed", 1)
             return False
         except NetworkError as exc:
@@ -223,13 +237,20 @@ class Scheduler:
             log.warning("reminder %s: %s (%s)", row["id"], outcome, exc)
             state = "pending" if outcome == "deferred" else "uncertain"
             await store.set_reminder_state([row["id"]], state)
+            if state == "uncertain":
+                await self._after(row)
             await self._count(outcome)
             return False
         await store.set_reminder_state([row["id"]], "sent", sent_at=self.runtime.clock.now())
-        if row["chain"] == "ops":
-            await self._plan_next(row["user_id"])
+        await self._after(row)
         await self._count("sent", 1)
         return True
+
+    async def _after(self, row: dict[str, Any]) -> None:
+        """A reminder is done with (sent, refused for good, or uncertain): a recurring one
+        plans its next occurrence, whatever became of this one."""
+        if row["chain"] == "ops":
+            await self._plan_next(row["user_id"])
 
     def _retrying(self, kind: str) -> None:
         """The presenter waits before another try: count it (retry_after, network_retry)."""

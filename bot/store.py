@@ -380,10 +380,7 @@ class Store:
             await db.executemany(
                 "INSERT INTO status_history (user_id, at, by, old, new, note)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    (state.user_id, _iso(now), r.by, r.old, r.new, r.note)
-                    for r in records or ()
-                ],
+                [(state.user_id, _iso(now), r.by, r.old, r.new, r.note) for r in records or ()],
             )
             await db.execute(*upsert)
             if update_id is not None:
@@ -497,14 +494,14 @@ class Store:
                 [(state, _iso(sent_at) if sent_at else None, state, i) for i in ids],
             )
 
-    async def claim(self, reminder_id: int) -> bool:
-        """Mark a pending reminder 'sending' (committed); False if it is no longer pending
-        (the merchant changed something since the pass read it: it is not sent)."""
+    async def claim(self, reminder_id: int, due_at: str) -> bool:
+        """Mark a pending reminder 'sending' (committed); False if it is no longer pending at
+        that moment (the merchant changed something since the pass read it: not sent now)."""
         async with self.transaction() as db:
             cur = await db.execute(
                 "UPDATE reminders SET state = 'sending', attempts = attempts + 1"
-                " WHERE id = ? AND state = 'pending'",
-                (reminder_id,),
+                " WHERE id = ? AND state = 'pending' AND due_at = ?",
+                (reminder_id, due_at),
             )
             return cur.rowcount > 0
 
@@ -592,13 +589,32 @@ class Store:
             "reminders": await self.reminders_of(user_id),
         }
 
-    async def delete_merchant(self, user_id: int) -> None:
-        """Remove every row about a merchant (files are removed by bot.documents), then
-        checkpoint the WAL so the deleted texts leave the files too (scrub_deleted)."""
+    async def erase_merchant(
+        self,
+        user_id: int,
+        *,
+        update_id: int | None = None,
+        replies: list[dict[str, Any]] | None = None,
+    ) -> None:
+        """/deletedata, in one transaction: every row about the merchant (documents too), what
+        their other updates still hold, and the update that asked marked applied with its reply;
+        then a checkpoint so the deleted texts leave the files (scrub_deleted). The caller
+        removes the files first: a crash in between leaves the update to be done again."""
         async with self.transaction() as db:
-            for table in MERCHANT_TABLES:
+            for table in ("documents", *MERCHANT_TABLES):
                 await db.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))
-        await scrub_deleted(self)  # committed: a checkpoint cannot run inside the transaction
+            await db.execute(
+                "UPDATE updates SET payload = NULL, replies = NULL, user_id = NULL,"
+                " state = CASE WHEN state = 'received' THEN 'answered' ELSE state END"
+                " WHERE user_id = ? AND update_id IS NOT ?",
+                (user_id, update_id),
+            )
+            if update_id is not None:
+                await mark_applied(db, update_id, replies)
+                await db.execute(
+                    "UPDATE updates SET user_id = NULL WHERE update_id = ?", (update_id,)
+                )
+        await scrub_deleted(self)
 
     # --- updates (the inbox: each update takes effect exactly once) -------------------------
 
@@ -621,6 +637,14 @@ class Store:
             await self.db.execute(
                 "UPDATE updates SET state = ?, payload = NULL, replies = NULL WHERE update_id = ?",
                 (state, update_id),
+            )
+
+    async def keep_replies(self, update_id: int, replies: list[dict[str, Any]]) -> None:
+        """The replies of an applied update that are still to be sent (after a partial resend)."""
+        async with self._write_lock:
+            await self.db.execute(
+                "UPDATE updates SET replies = ? WHERE update_id = ?",
+                (json.dumps(replies, ensure_ascii=False), update_id),
             )
 
     async def unfinished_updates(self) -> list[dict[str, Any]]:
@@ -646,16 +670,6 @@ class Store:
                 (_iso(before),),
             )
             return cur.rowcount
-
-    async def forget_update_contents(self, user_id: int) -> None:
-        """Clear what a merchant's unfinished updates hold (after /deletedata)."""
-        async with self._write_lock:
-            await self.db.execute(
-                "UPDATE updates SET payload = NULL, replies = NULL,"
-                " state = CASE WHEN state = 'received' THEN 'answered' ELSE state END"
-                " WHERE user_id = ?",
-                (user_id,),
-            )
 
     async def chat_ids(self) -> list[int]:
         """The chat of every stored merchant."""

@@ -230,17 +230,26 @@ def press_resume(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
 ACTIONS["resume"] = press_resume
 
 
-def _is_question(text: str, ctx: Context) -> bool:
+def _is_question(text: str, ctx: Context, *, raw: bool = False) -> bool:
     """Is typed text a question rather than the answer to the open field?
 
     A form answer is an answer first: a recognised topic is not enough ("快发货家居店" is a shop
     name, "保底王代运营" a company), the text must also read as a question ("怎么发货",
     "这家靠谱吗", "审核要多久？"). When in doubt the answer is kept and a button offers the
-    question's answer instead (see _offer_question)."""
+    question's answer instead (see _offer_question).
+
+    For free-form names (raw inputs: a company name such as "哪吒保底代运营") a question word
+    inside is not enough either: it must end like a question ("…靠谱吗", "…？")."""
     if ctx.catalog.intents.match(text) is None:
         return False
-    markers = ctx.catalog["ui"].get("question_markers", "")
-    return bool(markers) and re.search(markers, text) is not None
+    ui = ctx.catalog["ui"]
+    plain = ctx.catalog.intents.normalise(text)  # simplified, punctuation gone
+    if raw:
+        ending = ui.get("question_endings", "")
+        asked = text.rstrip().endswith(("?", "？"))
+        return asked or (bool(ending) and re.search(ending, plain) is not None)
+    markers = ui.get("question_markers", "")
+    return "?" in text or "？" in text or (bool(markers) and re.search(markers, plain) is not None)
 
 
 def question_title(ctx: Context, intent: str) -> str | None:
@@ -363,7 +372,7 @@ def _handle(state: MerchantState, event: Event, ctx: Context) -> Outcome:
         # Typed text while a field is open: a recognised question is answered (the field stays
         # open); anything else is the answer to the field.
         kind = data["input"].get("kind")
-        if kind in INPUTS and not _is_question(event.text, ctx):
+        if kind in INPUTS and not _is_question(event.text, ctx, raw=kind in RAW_INPUTS):
             return _offer_question(INPUTS[kind](out, ctx, event.text), ctx, event.text)
         return _with_resume(on_text(out, ctx, event.text))
     docs.left_checklist(out, event)

@@ -212,9 +212,13 @@ def press_snooze(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
     """推迟一天: the reminder (upcoming, or just received) comes again a day later."""
     base = (args[0] if args else "").split("~", 1)[0]
     tz = ctx.now.tzinfo
+    # counted from the reminder's own moment, not from an earlier snooze: a second tap (or a
+    # double tap) gives the same time instead of another day
+    unsnoozed = {**out.state.data, "reminders": {**prefs(out), "snoozed": {}}}
     planned = {
-        p.key.split("~", 1)[0]: p for p in rem.plan(out.state.data, ctx.catalog, tz, ctx.now)
-    }  # type: ignore[arg-type]
+        p.key: p
+        for p in rem.plan(unsnoozed, ctx.catalog, tz, ctx.now)  # type: ignore[arg-type]
+    }
     if base not in planned:
         out.notice = "stale"
         out.screens.append(reminders_screen(out, ctx, edit=True))

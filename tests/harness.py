@@ -59,6 +59,7 @@ async def running_bot(
 ) -> AsyncIterator[RunningBot]:
     """Start the Application against `server` with the database at `db_path`; stop it after."""
     store = await Store.open(db_path)
+    server.continue_update_ids(await store.last_update_id())  # a new server, an old database
     runtime = Runtime(
         store=store,
         contents=contents(),

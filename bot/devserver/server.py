@@ -520,6 +520,10 @@ class BotApiServer:
         until = loop.time() + seconds if seconds is not None else None
         self._failing[method] = [status, description, until, times]
 
+    def heal(self, method: str) -> None:
+        """Stop failing `method` (see `fail`)."""
+        self._failing.pop(method, None)
+
     def hang(self, method: str) -> None:
         """Hold every call of `method` unanswered until `release()` (then it fails with 502
         and was never carried out): a slow Bot API during which the bot may be killed."""
@@ -536,6 +540,12 @@ class BotApiServer:
         async with asyncio.timeout(timeout):
             while self.held.get(method, 0) == 0:
                 await self._held_event.wait()
+
+    def continue_update_ids(self, after: int | None) -> None:
+        """Number new updates after `after`, as Telegram keeps counting for a bot whose
+        database already holds updates (a playground session started again)."""
+        if after is not None:
+            self._next_update_id = max(self._next_update_id, after + 1)
 
     def redeliver(self, update: dict[str, Any]) -> None:
         """Deliver an update again with the same update_id, whatever the offset (Telegram
