@@ -5,187 +5,29 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
-import re
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
-from bot.config import ConfigError
+from bot.schema import DatabaseRefused, check_database, migrations, one_line, refused, split_sql
+from bot.updatelog import UpdateLog, mark_applied
 from flows.core import MerchantState, StatusChange
 from flows.reminders import Planned
 
 # Every table holding a merchant's rows, children first: /deletedata empties them all.
+log = logging.getLogger(__name__)
+
 MERCHANT_TABLES = ("reminders", "status_history", "merchants")  # documents: see bot.documents
-
-_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
-
-
-def migrations() -> list[tuple[int, str, str]]:
-    """(number, name, sql) of every migration shipped in bot/migrations, in order."""
-    found = []
-    for entry in resources.files("bot.migrations").iterdir():
-        match = _MIGRATION_NAME.match(entry.name)
-        if match:
-            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
-    found.sort()
-    numbers = [n for n, _, _ in found]
-    if numbers != list(range(1, len(numbers) + 1)):
-        raise RuntimeError(f"migrations must be numbered 1..n without gaps, found {numbers}")
-    return found
 
 
 def _iso(moment: datetime) -> str:
     """UTC ISO-8601 text for storage."""
     return moment.astimezone(UTC).isoformat(timespec="seconds")
-
-
-# --- refusing a database the bot must not use --------------------------------------------
-
-log = logging.getLogger(__name__)
-
-SQLITE_MAGIC = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite 3 database file
-
-
-class DatabaseRefused(ConfigError):
-    """BOT_DATABASE is not a database the bot may use: not SQLite, damaged, another program's,
-    or made by a newer merchant-bot. Reported in one line, exit status 2, before polling."""
-
-
-def _refused(path: Path | str, problem: str) -> DatabaseRefused:
-    """The one-line refusal, naming the file."""
-    return DatabaseRefused(f"BOT_DATABASE: {os.fspath(path)!r} {problem}")
-
-
-def _one_line(text: str, limit: int = 120) -> str:
-    """The first line of SQLite's (possibly multi-line) report, short."""
-    lines = [line for line in str(text).splitlines() if line.strip() and "***" not in line]
-    flat = " ".join((lines[0] if lines else str(text)).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
-def _schema_of(conn: sqlite3.Connection) -> dict[str, frozenset[str]]:
-    """{table: its column names} of a database, SQLite's own tables left out."""
-    names = [
-        row[0]
-        for row in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%'"
-        )
-    ]
-    return {
-        name: frozenset(
-            row[0] for row in conn.execute("SELECT name FROM pragma_table_info(?)", (name,))
-        )
-        for name in names
-    }
-
-
-@lru_cache(maxsize=16)
-def _expected_schema(version: int) -> dict[str, frozenset[str]]:
-    """The tables and columns migrations 1..version create (built in memory)."""
-    conn = sqlite3.connect(":memory:")
-    try:
-        for number, _name, sql in migrations():
-            if number > version:
-                break
-            for statement in _split_sql(sql):
-                conn.execute(statement)
-        return _schema_of(conn)
-    finally:
-        conn.close()
-
-
-def check_database(path: Path | str) -> None:
-    """Refuse (DatabaseRefused) a database file the bot must not open, before anything writes
-    to it; a missing or empty file is fine (Store.open creates the schema in it).
-
-    Otherwise the file must start like a SQLite database, pass PRAGMA quick_check, and hold
-    merchant-bot's schema: user_version is the number of the last migration applied (0 with
-    no tables at all for a new file, never above the newest migration shipped), and every
-    table and column those migrations create is there. Tables or columns added beside them
-    are tolerated.
-    """
-    if str(path) == ":memory:":
-        return
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(len(SQLITE_MAGIC))
-    except FileNotFoundError:
-        return
-    except OSError as exc:
-        raise _refused(path, f"cannot be read ({exc.strerror or exc})") from None
-    if not head:
-        return  # SQLite takes an empty file for a new database
-    if head != SQLITE_MAGIC:
-        raise _refused(path, "is not a SQLite database (wrong file, or encrypted?)")
-    try:
-        # mode=rw: never creates a file; nothing below writes to it
-        conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=rw", uri=True)
-        try:
-            _check_schema(path, conn)
-        finally:
-            conn.close()
-    except sqlite3.DatabaseError as exc:
-        if getattr(exc, "sqlite_errorname", "") in ("SQLITE_CORRUPT", "SQLITE_NOTADB") or (
-            type(exc) is sqlite3.DatabaseError
-        ):
-            raise _refused(
-                path, f"is damaged ({_one_line(str(exc))}); restore it from a backup"
-            ) from None
-        raise _refused(path, f"cannot be opened ({_one_line(str(exc))})") from None
-
-
-def _check_schema(path: Path | str, conn: sqlite3.Connection) -> None:
-    """check_database on an open connection: integrity first, then the schema's identity."""
-    # quick_check, not integrity_check: it reads every page and checks the b-tree structure,
-    # the free list, cell sizes and record formats (what scrambled pages break, and what
-    # made the bot die with "database disk image is malformed" after start-up), in O(N).
-    # integrity_check also cross-checks every index against its table, O(N log N): minutes
-    # on a large file at every start, for damage quick_check already catches in practice.
-    problems = [str(row[0]) for row in conn.execute("PRAGMA quick_check(3)")]
-    if problems != ["ok"]:
-        raise _refused(
-            path, f"is damaged (quick_check: {_one_line(problems[0])}); restore it from a backup"
-        )
-    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-    known = len(migrations())
-    tables = _schema_of(conn)
-    tables.pop("_probe", None)  # bot.config.check_writable_database's, if it was interrupted
-    if version > known:
-        raise _refused(
-            path,
-            f"has schema version {version}, newer than this merchant-bot knows ({known}):"
-            " run the newer merchant-bot, or use a backup made for this one",
-        )
-    if version <= 0:
-        if tables:
-            shown = ", ".join(sorted(tables)[:4]) + (", …" if len(tables) > 4 else "")
-            raise _refused(
-                path,
-                f"holds another program's tables ({shown}) and no merchant-bot schema"
-                " version: point BOT_DATABASE at a new file",
-            )
-        return
-    missing = []
-    for table, columns in sorted(_expected_schema(version).items()):
-        if table not in tables:
-            missing.append(f"table {table}")
-        else:
-            missing.extend(f"{table}.{column}" for column in sorted(columns - tables[table]))
-    if missing:
-        shown = ", ".join(missing[:4]) + (", …" if len(missing) > 4 else "")
-        raise _refused(
-            path,
-            f"says schema version {version} but lacks {shown}: another program's database?"
-            " Point BOT_DATABASE at merchant-bot's own file",
-        )
 
 
 def export_role(by: object) -> str:
@@ -220,7 +62,7 @@ async def scrub_deleted(store: Store) -> bool:
     return True
 
 
-class Store:
+class Store(UpdateLog):
     """All database access of the bot."""
 
     def __init__(self, db: aiosqlite.Connection) -> None:
@@ -256,7 +98,7 @@ class Store:
         except BaseException as exc:
             await db.close()  # its thread would otherwise keep the process from exiting
             if isinstance(exc, sqlite3.Error):
-                raise _refused(path, f"cannot be prepared ({_one_line(str(exc))})") from None
+                raise refused(path, f"cannot be prepared ({one_line(str(exc))})") from None
             raise
         return store
 
@@ -299,7 +141,7 @@ class Store:
             if number <= current:
                 continue
             async with self.transaction() as db:
-                for statement in _split_sql(sql):
+                for statement in split_sql(sql):
                     await db.execute(statement)
                 await db.execute(f"PRAGMA user_version = {number}")
             current = number
@@ -616,61 +458,6 @@ class Store:
                 )
         await scrub_deleted(self)
 
-    # --- updates (the inbox: each update takes effect exactly once) -------------------------
-
-    async def receive_update(
-        self, update_id: int, user_id: int | None, payload: str, now: datetime
-    ) -> bool:
-        """Record an update before it is confirmed to the Bot API; False if it was seen
-        before (a redelivery: it is not handled again)."""
-        async with self._write_lock:
-            cur = await self.db.execute(
-                "INSERT OR IGNORE INTO updates (update_id, user_id, payload, received_at)"
-                " VALUES (?, ?, ?, ?)",
-                (update_id, user_id, payload, _iso(now)),
-            )
-            return cur.rowcount > 0
-
-    async def finish_update(self, update_id: int, state: str = "answered") -> None:
-        """The update's replies went out (or finally failed): forget its contents."""
-        async with self._write_lock:
-            await self.db.execute(
-                "UPDATE updates SET state = ?, payload = NULL, replies = NULL WHERE update_id = ?",
-                (state, update_id),
-            )
-
-    async def keep_replies(self, update_id: int, replies: list[dict[str, Any]]) -> None:
-        """The replies of an applied update that are still to be sent (after a partial resend)."""
-        async with self._write_lock:
-            await self.db.execute(
-                "UPDATE updates SET replies = ? WHERE update_id = ?",
-                (json.dumps(replies, ensure_ascii=False), update_id),
-            )
-
-    async def unfinished_updates(self) -> list[dict[str, Any]]:
-        """Updates a stopped process left behind, oldest first: received (to handle) or
-        applied (replies to send)."""
-        rows = await self.db.execute_fetchall(
-            "SELECT update_id, user_id, state, payload, replies FROM updates"
-            " WHERE state IN ('received', 'applied') ORDER BY update_id"
-        )
-        return [dict(row) for row in rows]
-
-    async def last_update_id(self) -> int | None:
-        """The highest update_id ever received."""
-        rows = await self.db.execute_fetchall("SELECT MAX(update_id) FROM updates")
-        row = next(iter(rows), None)
-        return int(row[0]) if row and row[0] is not None else None
-
-    async def prune_updates(self, before: datetime) -> int:
-        """Forget answered updates older than `before` (Telegram redelivers within a day)."""
-        async with self._write_lock:
-            cur = await self.db.execute(
-                "DELETE FROM updates WHERE state IN ('answered', 'failed') AND received_at < ?",
-                (_iso(before),),
-            )
-            return cur.rowcount
-
     async def chat_ids(self) -> list[int]:
         """The chat of every stored merchant."""
         rows = await self.db.execute_fetchall("SELECT chat_id FROM merchants")
@@ -681,19 +468,3 @@ class Store:
         async with self.db.execute("SELECT COUNT(*) FROM merchants") as cur:
             row = await cur.fetchone()
         return int(row[0]) if row else 0
-
-
-async def mark_applied(
-    db: aiosqlite.Connection, update_id: int, replies: list[dict[str, Any]] | None
-) -> None:
-    """Within a transaction: the update's effects are committed; its replies wait to be sent."""
-    await db.execute(
-        "UPDATE updates SET state = 'applied', payload = NULL, replies = ? WHERE update_id = ?",
-        (json.dumps(replies or [], ensure_ascii=False), update_id),
-    )
-
-
-def _split_sql(script: str) -> list[str]:
-    """Split a migration into statements (our migrations hold no semicolons in literals)."""
-    lines = [line for line in script.splitlines() if not line.strip().startswith("--")]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]

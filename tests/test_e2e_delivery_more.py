@@ -70,7 +70,7 @@ async def test_kept_replies_wait_through_an_outage_at_start(tmp_path, monkeypatc
     await store.receive_update(7, 953, "{}", now)
     kept = presenter.Rendered(953, "补发的回复", None).kept()
     async with store.transaction() as db:
-        from bot.store import mark_applied
+        from bot.updatelog import mark_applied
 
         await mark_applied(db, 7, [kept])
     runtime = Runtime(store=store, contents=contents(), clock=FixedClock(now), timezone=SH)

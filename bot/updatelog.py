@@ -1,0 +1,86 @@
+"""The updates table, as the store keeps it: each update recorded before it is confirmed,
+marked applied with the state it changed, answered once its replies are sent (bot.inbox)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import aiosqlite
+
+
+def _iso(moment: datetime) -> str:
+    """UTC ISO-8601 text for storage."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+class UpdateLog:
+    """The store's methods for the updates table (mixed into bot.store.Store)."""
+
+    db: aiosqlite.Connection
+    _write_lock: asyncio.Lock
+
+    async def receive_update(
+        self, update_id: int, user_id: int | None, payload: str, now: datetime
+    ) -> bool:
+        """Record an update before it is confirmed to the Bot API; False if it was seen
+        before (a redelivery: it is not handled again)."""
+        async with self._write_lock:
+            cur = await self.db.execute(
+                "INSERT OR IGNORE INTO updates (update_id, user_id, payload, received_at)"
+                " VALUES (?, ?, ?, ?)",
+                (update_id, user_id, payload, _iso(now)),
+            )
+            return cur.rowcount > 0
+
+    async def finish_update(self, update_id: int, state: str = "answered") -> None:
+        """The update's replies went out (or finally failed): forget its contents."""
+        async with self._write_lock:
+            await self.db.execute(
+                "UPDATE updates SET state = ?, payload = NULL, replies = NULL WHERE update_id = ?",
+                (state, update_id),
+            )
+
+    async def keep_replies(self, update_id: int, replies: list[dict[str, Any]]) -> None:
+        """The replies of an applied update that are still to be sent (after a partial resend)."""
+        async with self._write_lock:
+            await self.db.execute(
+                "UPDATE updates SET replies = ? WHERE update_id = ?",
+                (json.dumps(replies, ensure_ascii=False), update_id),
+            )
+
+    async def unfinished_updates(self) -> list[dict[str, Any]]:
+        """Updates a stopped process left behind, oldest first: received (to handle) or
+        applied (replies to send)."""
+        rows = await self.db.execute_fetchall(
+            "SELECT update_id, user_id, state, payload, replies FROM updates"
+            " WHERE state IN ('received', 'applied') ORDER BY update_id"
+        )
+        return [dict(row) for row in rows]
+
+    async def last_update_id(self) -> int | None:
+        """The highest update_id ever received."""
+        rows = await self.db.execute_fetchall("SELECT MAX(update_id) FROM updates")
+        row = next(iter(rows), None)
+        return int(row[0]) if row and row[0] is not None else None
+
+    async def prune_updates(self, before: datetime) -> int:
+        """Forget answered updates older than `before` (Telegram redelivers within a day)."""
+        async with self._write_lock:
+            cur = await self.db.execute(
+                "DELETE FROM updates WHERE state IN ('answered', 'failed') AND received_at < ?",
+                (_iso(before),),
+            )
+            return cur.rowcount
+
+
+async def mark_applied(
+    db: aiosqlite.Connection, update_id: int, replies: list[dict[str, Any]] | None
+) -> None:
+    """Within a transaction: the update's effects are committed; its replies wait to be sent."""
+    await db.execute(
+        "UPDATE updates SET state = 'applied', payload = NULL, replies = ? WHERE update_id = ?",
+        (json.dumps(replies or [], ensure_ascii=False), update_id),
+    )
