@@ -14,7 +14,7 @@ from typing import Any
 
 from telegram.ext import Application
 
-from bot.app import Observer, build_application, start_polling, stop_polling
+from bot.app import build_application, start_polling, stop_polling
 from bot.runtime import Runtime
 from bot.scheduler import Scheduler, start_scheduler
 
@@ -32,24 +32,16 @@ class Running:
 async def serving(
     runtime: Runtime,
     *,
-    token: str,
-    base_url: str,
-    base_file_url: str,
-    observer: Observer | None = None,
     poll_timeout: int = 30,
     scheduler_options: dict[str, Any] | None = None,
-    concurrency: int = 256,
+    **application: Any,
 ) -> AsyncIterator[Running]:
-    """Serve Telegram by long polling while the block runs; the store is closed after."""
+    """Serve Telegram by long polling while the block runs; the store is closed after.
+
+    `application`: build_application's settings (token, base_url, base_file_url, observer,
+    concurrency)."""
     try:
-        app = build_application(
-            runtime,
-            token=token,
-            base_url=base_url,
-            base_file_url=base_file_url,
-            observer=observer,
-            concurrency=concurrency,
-        )
+        app = build_application(runtime, **application)
         async with app:  # initialize … shutdown
             await start_polling(app, timeout=poll_timeout)
             scheduler = await start_scheduler(app, **(scheduler_options or {}))

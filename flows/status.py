@@ -108,12 +108,21 @@ def push_screen(out: Outcome, ctx: Context, *, note: str, by: str) -> Screen:
 # --- the merchant reports a result themselves ---------------------------------------------
 
 
+def _reportable(out: Outcome, ctx: Context, args: tuple[str, ...]) -> str | None:
+    """The result a report button names, if the merchant can report it now; otherwise the
+    current status screen with the stale notice (and None)."""
+    new = args[0] if args else ""
+    if new in SELF_REPORT and out.state.data.get("submitted_on"):
+        return new
+    out.notice = "stale"
+    out.screens.append(review.status_screen(out, ctx, edit=True))
+    return None
+
+
 def press_report(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
     """已通过 / 需补充 / 未通过 pressed on the status screen: ask to confirm."""
-    new = args[0] if args else ""
-    if new not in SELF_REPORT or not out.state.data.get("submitted_on"):
-        out.notice = "stale"
-        out.screens.append(review.status_screen(out, ctx, edit=True))
+    new = _reportable(out, ctx, args)
+    if new is None:
         return out
     out.screens.append(
         Screen(
@@ -128,10 +137,8 @@ def press_report(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
 
 def press_report_ok(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
     """Confirmed: record the merchant's own report."""
-    new = args[0] if args else ""
-    if new not in SELF_REPORT or not out.state.data.get("submitted_on"):
-        out.notice = "stale"
-        out.screens.append(review.status_screen(out, ctx, edit=True))
+    new = _reportable(out, ctx, args)
+    if new is None:
         return out
     if out.state.data.get("status") == new:
         out.screens.append(review.status_screen(out, ctx, edit=True))
