@@ -207,3 +207,14 @@ async def test_small_things_after_the_walk(server, tmp_path):
         [thanks] = await m.send("谢谢")
         assert "不客气" in thanks.text and "没看懂" not in thanks.text
     assert_clean(server)
+
+
+async def test_a_small_file_is_shown_in_bytes_not_as_one_kilobyte(bot, server):
+    from tests.test_documents import PDF
+    from tests.test_e2e_uploads_fallback import open_platform_checklist
+
+    m = bot.merchant(909)
+    await open_platform_checklist(m)
+    [which] = await m.send_document(PDF, "执照.pdf", "application/pdf")
+    assert f"{len(PDF)} 字节" in which.text and "1 KB" not in which.text
+    assert_clean(server)
