@@ -5,11 +5,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: chat test run bench lint content-check clean
+.PHONY: chat test run bench lint typecheck content-check clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
+# Editable: the checkout itself goes on sys.path, so the dev package devserver/ (the local Bot
+# API emulator for chat, test and bench; not in the wheel) is importable; [test] brings [dev].
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
@@ -24,6 +26,7 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/merchant-bot content-check
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
@@ -32,5 +35,9 @@ bench: $(STAMP)
 content-check: $(STAMP)
 	$(BIN)/merchant-bot content-check
 
+# flows/ strictly, bot/ in mypy's default mode (configuration: pyproject.toml [tool.mypy])
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache

@@ -1,4 +1,4 @@
-"""The Bot API emulator process: bot.devserver's BotApiServer plus a control API and the load
+"""The Bot API emulator process: devserver's BotApiServer plus a control API and the load
 generator, so that the bot under test runs alone in its own process.
 
     python -m bench.emulator      # prints one JSON line: {"api": …, "file": …, "ctl": …}
@@ -7,7 +7,7 @@ Both ends of every latency are taken here, with the same clock (time.monotonic):
 update is queued (available to getUpdates) and the moment the server records the bot's reply
 (ApiCall.t). The load generator is a client of the server's in-process API (user_sends_text,
 user_clicks), exactly like the tests' MerchantClient, but it matches replies to updates by
-listening to every recorded call instead of scanning the call list.
+observing every recorded call (`BotApiServer.observers`) instead of scanning the call list.
 """
 
 from __future__ import annotations
@@ -27,29 +27,11 @@ from typing import Any
 from aiohttp import web
 
 from bench.common import TOKEN, percentiles
-from bot.devserver.server import ApiCall, ApiError, BotApiServer
+from devserver.server import ApiCall, BotApiServer
 
 # A reply is the call that shows the merchant something (the callback answer does not count).
 SHOWING = frozenset({"sendMessage", "editMessageText", "sendDocument", "sendPhoto"})
 REMINDER_MARK = "⏰"  # reminder messages start with it (see content templates/reminder.j2)
-
-
-class BenchServer(BotApiServer):
-    """The strict emulator, telling a listener about every call it records."""
-
-    listener: Callable[[ApiCall], None] | None = None
-
-    def _record(
-        self,
-        method: str,
-        params: dict[str, Any],
-        err: ApiError | None,
-        chat_id: int | None,
-        result: Any,
-    ) -> None:
-        super()._record(method, params, err, chat_id, result)
-        if self.listener is not None:
-            self.listener(self.calls[-1])
 
 
 @dataclass
@@ -97,7 +79,7 @@ class LoadStats:
 class Load:
     """Runs scripted merchants against the server and matches every reply to its update."""
 
-    def __init__(self, server: BenchServer, script: list[Step], timeout: float) -> None:
+    def __init__(self, server: BotApiServer, script: list[Step], timeout: float) -> None:
         self.server = server
         self.script = script
         self.timeout = timeout
@@ -204,7 +186,7 @@ class Load:
         for uid in ids:
             self.server.add_user(uid)
             self.waiting[uid] = deque()
-        self.server.listener = self.on_call
+        self.server.observers.append(self.on_call)
         try:
             if mode == "closed":
                 gate = asyncio.Semaphore(concurrency or len(ids))
@@ -227,7 +209,7 @@ class Load:
                 )
             await asyncio.sleep(0.2)  # late extra answers, if any, are counted too
         finally:
-            self.server.listener = None
+            self.server.observers.remove(self.on_call)
 
     def summary(self) -> dict[str, Any]:
         s = self.stats
@@ -266,7 +248,7 @@ class Load:
 class ControlApi:
     """JSON endpoints under /ctl/ wrapping the server's Python API."""
 
-    def __init__(self, server: BenchServer, stop: asyncio.Event) -> None:
+    def __init__(self, server: BotApiServer, stop: asyncio.Event) -> None:
         self.server = server
         self.stop_event = stop
 
@@ -377,7 +359,7 @@ async def main(host: str) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    server = BenchServer(TOKEN, bot_username="merchant_bench_bot")
+    server = BotApiServer(TOKEN, bot_username="merchant_bench_bot")
     await server.start(host)
     runner = web.AppRunner(ControlApi(server, stop).routes(), access_log=None, handle_signals=False)
     await runner.setup()

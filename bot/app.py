@@ -10,13 +10,21 @@ order (a per-user lock) while different chats proceed concurrently.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime
+from typing import Any, cast
 
 from telegram import BotCommand, Chat, Update
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults, TypeHandler
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    ContextTypes,
+    Defaults,
+    TypeHandler,
+    Updater,
+)
 
 from bot import callbacks, documents, inbox, presenter
 from bot.content import Content
@@ -164,7 +172,9 @@ async def run_operator(
     return router.done_screen(target, order.status, order.note, delivered, reason)
 
 
-def make_dispatch(runtime: Runtime) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable]:
+def make_dispatch(
+    runtime: Runtime,
+) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]:
     """The one handler every update goes through."""
 
     async def dispatch(update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
@@ -332,13 +342,22 @@ async def start_polling(app: Application, *, timeout: int = 30) -> None:
     await app.bot.set_my_commands(bot_commands(runtime.contents.default))
     await app.start()
     # what a stopped process left half done comes first: handled, or its replies sent
-    await inbox.recover(app.bot, runtime, app.update_queue, runtime.clock)
-    await app.updater.start_polling(  # type: ignore[union-attr]
+    queue = cast(inbox.DurableQueue, app.update_queue)  # build_application's update queue
+    await inbox.recover(app.bot, runtime, queue, runtime.clock)
+    await _updater(app).start_polling(
         poll_interval=0.0, timeout=timeout, allowed_updates=Update.ALL_TYPES
     )
 
 
 async def stop_polling(app: Application) -> None:
     """Stop polling and the Application (updates in progress are finished first)."""
-    await app.updater.stop()  # type: ignore[union-attr]
+    await _updater(app).stop()
     await app.stop()
+
+
+def _updater(app: Application) -> Updater:
+    """The Application's Updater (optional to python-telegram-bot; build_application's
+    Applications always have one)."""
+    if app.updater is None:
+        raise RuntimeError("the Application was built without an Updater")
+    return app.updater

@@ -84,7 +84,17 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_chat(args: argparse.Namespace) -> int:
     """`merchant-bot chat`."""
-    from bot.playground import run_playground
+    try:
+        from bot.playground import run_playground
+    except ModuleNotFoundError as exc:  # the emulator is a dev tool, not in the wheel
+        if (exc.name or "").split(".")[0] not in ("devserver", "aiohttp"):
+            raise
+        print(
+            "merchant-bot: chat needs the local Bot API emulator (devserver/, aiohttp), which "
+            "only a source checkout has: there run `make chat` or pip install -e '.[dev]'",
+            file=sys.stderr,
+        )
+        return 2
 
     settings = load_settings()
     setup_logging(logging.WARNING if not args.verbose else logging.INFO)

@@ -82,6 +82,7 @@ class Settings(BaseSettings):
 def load_settings(**overrides: object) -> Settings:
     """Read settings, turning any validation problem into a one-line ConfigError."""
     try:
+        # the values are unchecked on purpose: pydantic validates them (and reports below)
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]

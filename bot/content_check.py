@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from bot import callbacks
 from bot.content import Content, ContentError, ContentRegistry
-from bot.devserver.html_check import HtmlError, visible_length
+from bot.telegram_html import HtmlError, visible_length
 from flows import operator, review, router
 from flows import reminders as rem
 from flows.core import (
@@ -96,7 +96,11 @@ class Problem:
         return f"{self.where}: {self.what}"
 
 
-def _entry_events() -> Iterator[Event]:
+# What the walk sends: a merchant's event, an operator's, or an upload with its verdict.
+Step = Event | Operator | _Then
+
+
+def _entry_events() -> Iterator[Event | Operator]:
     """Entry events: every command (known or not) and sample texts."""
     for name in (*router.COMMANDS, "nosuchcommand"):
         yield Command(name)
@@ -165,7 +169,7 @@ def walk(content: Content) -> Iterator[tuple[str, Screen | Exception]]:
         if hasattr(module, "check_seeds")
         for data in module.check_seeds(content.catalog)
     ] + _seed_states()
-    queue: deque[tuple[str, MerchantState, Event]] = deque(
+    queue: deque[tuple[str, MerchantState, Step]] = deque(
         (f"{seed.data.get('route', 'new')}/{seed.data.get('status', '-')} {e!r}"[:80], seed, e)
         for seed in seeds
         for e in _entry_events()
@@ -187,8 +191,9 @@ def walk(content: Content) -> Iterator[tuple[str, Screen | Exception]]:
         except Exception as exc:  # a crash in a flow is a finding, not the end of the check
             yield path, exc
             continue
-        if outcome.download is not None:
-            # The adapter's second pass: the file stored, or refused after a look at it.
+        if outcome.download is not None and not isinstance(event, (Operator, _Then)):
+            # The adapter's second pass: the file stored, or refused after a look at it (only a
+            # merchant's upload or press asks for a file, never an operator or a verdict).
             item = outcome.download_item or ""
             for verdict in (
                 Stored(item, "1/sample.pdf", "0" * 64, 123_456, "application/pdf"),

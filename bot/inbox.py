@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 KEEP_ANSWERED = timedelta(days=2)  # Telegram keeps an unconfirmed update for 24 hours
 
 
-class DurableQueue(asyncio.Queue):  # type: ignore[type-arg]
+class DurableQueue(asyncio.Queue[object]):
     """The Application's update queue: an update is on disk before it is confirmed."""
 
     def __init__(self, store: Store, clock: Clock) -> None:

@@ -19,12 +19,12 @@ from pathlib import Path
 from bot.clock import ShiftedClock
 from bot.config import Settings
 from bot.content import ContentRegistry
-from bot.devserver.client import MerchantClient, Shown, UpdateTracker, shown_since
-from bot.devserver.server import BotApiServer
 from bot.lifespan import serving
 from bot.runtime import Runtime
 from bot.scheduler import Scheduler
 from bot.store import Store
+from devserver.client import MerchantClient, Shown, UpdateTracker, shown_since
+from devserver.server import BotApiServer
 from flows import reminders as rem
 from flows.parsing import ParseError, ascii_int, parse_duration
 

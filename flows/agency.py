@@ -21,7 +21,7 @@ each stating its state shape and callback grammar. This module's own callback da
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flows import candidates, route, selfcheck
 from flows.candidates import NAME_INPUT, open_topic
@@ -29,6 +29,10 @@ from flows.core import Context, Outcome
 from flows.questionnaire import ANSWERS
 from flows.shortlist import NAME_MAX, chosen_id
 from flows.shortlist import all_candidates as _candidates  # tests read agency._candidates
+from flows.state import Candidate, MerchantData
+
+if TYPE_CHECKING:
+    from flows.catalog import Catalog
 
 
 def cmd_agency(out: Outcome, ctx: Context, args: str) -> Outcome:
@@ -46,7 +50,7 @@ def press_agency(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
 # --- for /progress ----------------------------------------------------------------------------
 
 
-def summary(state_data: dict[str, Any], catalog: Any = None) -> dict[str, Any]:
+def summary(state_data: MerchantData, catalog: Catalog | None = None) -> dict[str, Any]:
     """Where the merchant stands in stage 2, for the progress screen.
 
     Returns {"done", "started", "missing", "missing_keys", "route"}: route A is done once a
@@ -87,7 +91,7 @@ def _summary(
 # --- sample states for content checks ---------------------------------------------------------
 
 
-def check_seeds(catalog: Any) -> list[dict[str, Any]]:
+def check_seeds(catalog: Catalog) -> list[MerchantData]:
     """States from which every screen of this topic is one to three presses away.
 
     A content check that starts from fresh states cannot reach the comparison or a
@@ -99,7 +103,7 @@ def check_seeds(catalog: Any) -> list[dict[str, Any]]:
     crit = [c["key"] for c in cfg["criteria"]]
     flags = [f["key"] for f in cfg["red_flags"]]
 
-    def cand(cid: int, crit_answer: str | None, flag_answer: str | None) -> dict[str, Any]:
+    def cand(cid: int, crit_answer: str | None, flag_answer: str | None) -> Candidate:
         """A candidate with a 40-character name and uniform answers (None: unanswered)."""
         name = (f"{cid}<b>&amp;</b>" * NAME_MAX)[:NAME_MAX]
         return {

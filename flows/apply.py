@@ -26,16 +26,18 @@ from flows.parsing import (
     strip_invisible,
     validate_text,
 )
+from flows.state import Application, FieldValue, MerchantData
 
 INPUT = "apply_field"
 
 
 def fields(ctx: Context) -> list[dict[str, Any]]:
     """The form's fields, in order, from content/application.yaml."""
-    return ctx.catalog["application"]["fields"]
+    found: list[dict[str, Any]] = ctx.catalog["application"]["fields"]
+    return found
 
 
-def application(out: Outcome) -> dict[str, Any]:
+def application(out: Outcome) -> Application:
     """The merchant's application record (created on first use)."""
     app = out.state.data.setdefault("application", {})
     app.setdefault("fields", {})
@@ -43,7 +45,7 @@ def application(out: Outcome) -> dict[str, Any]:
     return app
 
 
-def is_complete(data: dict[str, Any], ctx: Context) -> bool:
+def is_complete(data: MerchantData, ctx: Context) -> bool:
     """Every field filled."""
     filled = (data.get("application") or {}).get("fields") or {}
     return all(f["key"] in filled for f in fields(ctx))
@@ -58,7 +60,7 @@ _RENAMED = {
 CONTACT_KINDS = ("wechat", "phone", "email")
 
 
-def _validate(field: dict[str, Any], text: str) -> Any:
+def _validate(field: dict[str, Any], text: str) -> FieldValue:
     """Parse one field's input; raises ParseError with a code for content/errors."""
     key = field["key"]
     try:
@@ -195,9 +197,9 @@ def press_apply(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
 
 def on_field_text(out: Outcome, ctx: Context, text: str) -> Outcome:
     """Typed text for the open field: validate, save, move on (empty text re-shows the prompt)."""
-    waiting = out.state.data.get("input") or {}
-    index = waiting.get("field")
-    if not isinstance(index, int) or not 0 <= index < len(fields(ctx)):
+    waiting = out.state.data.get("input")
+    index = waiting.get("field") if waiting else None
+    if not waiting or not isinstance(index, int) or not 0 <= index < len(fields(ctx)):
         clear_input(out)
         return start(out, ctx, edit=False)
     mode = waiting.get("mode", "fill")

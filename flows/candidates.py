@@ -50,6 +50,7 @@ from flows.shortlist import (
     view_of,
     writable,
 )
+from flows.state import Candidate
 
 NAME_INPUT = "agency_name"
 
@@ -57,7 +58,7 @@ NAME_INPUT = "agency_name"
 STORES = (("answers", "criteria"), ("flags", "red_flags"))
 
 
-def _subject(cand: dict[str, Any]) -> Subject:
+def _subject(cand: Candidate) -> Subject[Candidate]:
     """A candidate as the subject of the questionnaire: its buttons carry its id."""
     return Subject(cand, (str(cand.get("id")),))
 
@@ -106,7 +107,7 @@ def name_screen(
     )
 
 
-def card_screen(out: Outcome, ctx: Context, cand: dict[str, Any], *, edit: bool) -> Screen:
+def card_screen(out: Outcome, ctx: Context, cand: Candidate, *, edit: bool) -> Screen:
     """A candidate's scorecard: every item with its answer, the verdict, 改基本条件 /
     改危险信号 (the answers to change, a page at a time), choose, delete."""
     chosen = chosen_id(out.state.data)
@@ -130,7 +131,7 @@ def card_screen(out: Outcome, ctx: Context, cand: dict[str, Any], *, edit: bool)
     )
 
 
-def confirm_screen(ctx: Context, cand: dict[str, Any], kind: str) -> Screen:
+def confirm_screen(ctx: Context, cand: Candidate, kind: str) -> Screen:
     """Ask before deleting a candidate, or before choosing one with red flags."""
     cid = str(cand.get("id"))
     if kind == "delete":
@@ -160,7 +161,9 @@ def compare_screen(out: Outcome, ctx: Context) -> Screen:
     leader: int | None = ranked[0] if ranked else None
     if leader is not None and len(ranked) > 1 and rank(ranked[1]) == rank(leader):
         leader = None  # a tie: nobody is ahead
-    rows = [(candidate_button(ctx, c, chosen),) for c in all_candidates(data)]
+    rows: list[tuple[Button, ...]] = [
+        (candidate_button(ctx, c, chosen),) for c in all_candidates(data)
+    ]
     rows.append((Button.of("ag_list", "ag"), Button.of("main_menu", "menu")))
     return Screen(
         "agency_compare",
@@ -241,7 +244,7 @@ def on_name(out: Outcome, ctx: Context, text: str) -> Outcome:
     ids = [c["id"] for c in all_candidates(out.state.data) if isinstance(c.get("id"), int)]
     next_id = record.get("next_id")
     cid = max([next_id if isinstance(next_id, int) else 1, *(i + 1 for i in ids)])
-    cand = {"id": cid, "name": name, "answers": {}, "flags": {}}
+    cand: Candidate = {"id": cid, "name": name, "answers": {}, "flags": {}}
     record["candidates"].append(cand)
     record["next_id"] = cid + 1
     clear_input(out)
@@ -319,7 +322,7 @@ def press_delete(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
     return out
 
 
-class CandidateQuestions(Questionnaire):
+class CandidateQuestions(Questionnaire[Candidate]):
     """The criteria, then the red flags, about one candidate (the subject, named by its id)."""
 
     sections = STORES
@@ -327,12 +330,12 @@ class CandidateQuestions(Questionnaire):
     subject_args = 1
     flag_stores = ("flags",)
 
-    def subject(self, out: Outcome, args: tuple[str, ...]) -> Subject | None:
+    def subject(self, out: Outcome, args: tuple[str, ...]) -> Subject[Candidate] | None:
         """The candidate named by a button's first argument (None: deleted, or forged)."""
         cand = find(out, args[0])
         return _subject(cand) if cand is not None else None
 
-    def home(self, out: Outcome, ctx: Context, subject: Subject) -> Screen:
+    def home(self, out: Outcome, ctx: Context, subject: Subject[Candidate]) -> Screen:
         """The candidate's scorecard."""
         return card_screen(out, ctx, subject.values, edit=True)
 
@@ -343,7 +346,7 @@ class CandidateQuestions(Questionnaire):
     def show_question(
         self,
         ctx: Context,
-        subject: Subject,
+        subject: Subject[Candidate],
         q: Question,
         rows: Rows,
         *,
@@ -369,7 +372,9 @@ class CandidateQuestions(Questionnaire):
             edit=edit,
         )
 
-    def show_page(self, ctx: Context, subject: Subject, page: Page, rows: Rows) -> Screen:
+    def show_page(
+        self, ctx: Context, subject: Subject[Candidate], page: Page, rows: Rows
+    ) -> Screen:
         """One page of a candidate's answers to change."""
         items = page.items
         return Screen(
@@ -388,7 +393,7 @@ class CandidateQuestions(Questionnaire):
             edit=True,
         )
 
-    def warn(self, ctx: Context, subject: Subject, q: Question) -> Screen | None:
+    def warn(self, ctx: Context, subject: Subject[Candidate], q: Question) -> Screen | None:
         """After a red flag answered 是 (or 不确定): the warning and what to do, then continue."""
         if not q.flag or q.current not in ("yes", "unsure"):
             return None

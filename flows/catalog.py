@@ -23,4 +23,5 @@ class Catalog:
 
     def guide(self, name: str) -> dict[str, Any]:
         """A shipping guide by name ("seller" or "warehouse")."""
-        return self.data["shipping"]["guides"][name]
+        guide: dict[str, Any] = self.data["shipping"]["guides"][name]
+        return guide

@@ -28,10 +28,14 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flows import route
 from flows.core import Button, Context, Outcome, Screen
+from flows.state import DocsRecord, ItemRecord, MerchantData, PendingFile
+
+if TYPE_CHECKING:
+    from flows.catalog import Catalog
 
 TARGET_TTL = timedelta(hours=2)  # an upload target older than this is asked about again
 
@@ -49,18 +53,18 @@ ITEM_LABELS = {
 # --- reading the content and the state --------------------------------------------------------
 
 
-def route_items(catalog: Any, chosen: str) -> list[dict[str, Any]]:
+def route_items(catalog: Catalog, chosen: str) -> list[dict[str, Any]]:
     """The checklist of a route, in order (documents.yaml routes.<route>)."""
     return list(catalog["documents"]["routes"][chosen])
 
 
-def docs_of(data: dict[str, Any]) -> dict[str, Any]:
+def docs_of(data: MerchantData) -> DocsRecord:
     """The merchant's document record as stored (may be empty; never mutated here)."""
     docs = data.get("docs")
     return docs if isinstance(docs, dict) else {}
 
 
-def record(out: Outcome) -> dict[str, Any]:
+def record(out: Outcome) -> DocsRecord:
     """The merchant's document record, created on first change."""
     docs = out.state.data.get("docs")
     if not isinstance(docs, dict):
@@ -68,19 +72,19 @@ def record(out: Outcome) -> dict[str, Any]:
     return docs
 
 
-def item_record(out: Outcome, key: str) -> dict[str, Any]:
+def item_record(out: Outcome, key: str) -> ItemRecord:
     """One item's record, created on first change."""
     return record(out).setdefault("items", {}).setdefault(key, {})
 
 
-def item_state(docs: dict[str, Any], key: str) -> dict[str, Any]:
+def item_state(docs: DocsRecord, key: str) -> ItemRecord:
     """One item's stored record (empty if never touched)."""
     items = docs.get("items") or {}
     found = items.get(key)
     return found if isinstance(found, dict) else {}
 
 
-def status_of(docs: dict[str, Any], item: dict[str, Any]) -> str:
+def status_of(docs: DocsRecord, item: dict[str, Any]) -> str:
     """file / marked / todo / skip (not needed) / ask (the condition is not answered yet)."""
     condition = item.get("condition")
     if condition:
@@ -99,7 +103,7 @@ def status_of(docs: dict[str, Any], item: dict[str, Any]) -> str:
     return TODO
 
 
-def progress(docs: dict[str, Any], items: list[dict[str, Any]]) -> tuple[int, int]:
+def progress(docs: DocsRecord, items: list[dict[str, Any]]) -> tuple[int, int]:
     """(ready, needed): items not needed are not counted; unanswered ones count as needed."""
     statuses = [status_of(docs, item) for item in items]
     needed = sum(1 for s in statuses if s != SKIP)
@@ -126,7 +130,7 @@ def route_and_item(
 # --- where the next file goes -----------------------------------------------------------------
 
 
-def target(docs: dict[str, Any], items: list[dict[str, Any]], now: datetime) -> str | None:
+def target(docs: DocsRecord, items: list[dict[str, Any]], now: datetime) -> str | None:
     """The item the merchant said the next file is for, if still valid."""
     wanted = docs.get("target")
     if not isinstance(wanted, dict):
@@ -140,7 +144,8 @@ def target(docs: dict[str, Any], items: list[dict[str, Any]], now: datetime) -> 
         return None
     if since.tzinfo is None or not timedelta(0) <= now - since <= TARGET_TTL:
         return None
-    return item["key"]
+    key: str = item["key"]
+    return key
 
 
 def set_target(out: Outcome, ctx: Context, key: str) -> None:
@@ -160,11 +165,11 @@ def pending_id(file_id: str) -> str:
     return hashlib.sha256(file_id.encode("utf-8")).hexdigest()[:8]
 
 
-def pending(docs: dict[str, Any]) -> list[dict[str, Any]]:
+def pending(docs: DocsRecord) -> list[PendingFile]:
     """The files waiting to be sorted, oldest first (an older single record reads as one)."""
     raw = docs.get("pending")
     entries = [raw] if isinstance(raw, dict) else raw if isinstance(raw, list) else []
-    found: list[dict[str, Any]] = []
+    found: list[PendingFile] = []
     for entry in entries:
         if isinstance(entry, dict) and entry.get("file_id"):
             found.append({**entry, "id": entry.get("id") or pending_id(str(entry["file_id"]))})

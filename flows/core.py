@@ -9,8 +9,14 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from typing import Any, TypeVar
+from datetime import date, datetime, tzinfo
+from typing import TYPE_CHECKING, Any, TypeVar, Unpack
+
+from flows.state import InputDetails, MerchantData, PendingInput
+
+if TYPE_CHECKING:
+    from flows.catalog import Catalog
+    from flows.reminders import Planned
 
 # --- events -------------------------------------------------------------------------------
 
@@ -167,7 +173,7 @@ class Outcome:
     # Filled in by flows.router.handle: whether the state changed, the new reminder plan
     # (None: unchanged) and the journey stage, so that the adapter only saves.
     changed: bool = False
-    plan: list[Any] | None = None  # flows.reminders.Planned
+    plan: list[Planned] | None = None
     stage: str | None = None
     quiet: bool = False  # a push to the merchant now falls in their quiet hours
 
@@ -197,7 +203,7 @@ class MerchantState:
 
     user_id: int
     created: bool = True  # False once saved: a returning merchant
-    data: dict[str, Any] = field(default_factory=dict)
+    data: MerchantData = field(default_factory=MerchantData)  # described in flows/state.py
     unreachable: bool = False  # the merchant had blocked the bot (kept by the store)
 
     def copy(self) -> MerchantState:
@@ -209,9 +215,17 @@ class MerchantState:
 class Context:
     """What a flow may know besides the state: content data and the current time."""
 
-    catalog: Any  # flows.catalog.Catalog
+    catalog: Catalog
     now: datetime  # aware; in the merchant's time zone
     is_operator: bool = False
+
+    @property
+    def tz(self) -> tzinfo:
+        """The merchant's time zone (that of `now`)."""
+        zone = self.now.tzinfo
+        if zone is None:
+            raise ValueError("Context.now must be an aware datetime")
+        return zone
 
     @property
     def today(self) -> date:
@@ -226,7 +240,7 @@ class Context:
 # button elsewhere moves the input to state.data["suspended"]; the 继续 button restores it.
 
 
-def ask_input(out: Outcome, kind: str, **details: Any) -> None:
+def ask_input(out: Outcome, kind: str, **details: Unpack[InputDetails]) -> None:
     """Wait for typed text of the given kind."""
     out.state.data["input"] = {"kind": kind, **details}
     out.state.data.pop("suspended", None)
@@ -238,7 +252,7 @@ def clear_input(out: Outcome) -> None:
     out.state.data.pop("suspended", None)
 
 
-def pending_input(state: MerchantState) -> dict[str, Any] | None:
+def pending_input(state: MerchantState) -> PendingInput | None:
     """The text input the merchant is in the middle of, active or suspended."""
     return state.data.get("input") or state.data.get("suspended")
 
@@ -249,14 +263,13 @@ def next_step_rows() -> tuple[tuple[Button, ...], ...]:
 
 
 ScreenBuilder = Callable[..., "Screen"]
+# The handlers a feature module registers (its COMMANDS, ACTIONS and INPUTS tables).
+CommandHandler = Callable[[Outcome, Context, str], Outcome]  # the command's arguments
+PressHandler = Callable[[Outcome, Context, tuple[str, ...]], Outcome]  # the button's arguments
+InputHandler = Callable[[Outcome, Context, str], Outcome]  # the typed text ("": show again)
 
 
-def entry_points(
-    build: ScreenBuilder,
-) -> tuple[
-    Callable[[Outcome, Context, str], Outcome],
-    Callable[[Outcome, Context, tuple[str, ...]], Outcome],
-]:
+def entry_points(build: ScreenBuilder) -> tuple[CommandHandler, PressHandler]:
     """The command (a new message) and the button (edit in place) that open one screen.
 
     `build(out, ctx, edit=...)` makes the screen."""

@@ -23,7 +23,7 @@ Callback data (keys are the ASCII item keys of documents.yaml):
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flows import route, uploads
 from flows.checklist import (
@@ -45,11 +45,15 @@ from flows.checklist import (
     stale,
     status_of,
 )
-from flows.core import Button, Command, Context, Event, Outcome, Press, Screen
+from flows.core import Button, Command, Context, Event, InputHandler, Outcome, Press, Screen
+from flows.state import MerchantData
 from flows.uploads import MAX_BYTES as MAX_BYTES  # bot/documents.py reads it here
 
+if TYPE_CHECKING:
+    from flows.catalog import Catalog
 
-def summary(state_data: dict[str, Any], catalog: Any) -> dict[str, Any]:
+
+def summary(state_data: MerchantData, catalog: Catalog) -> dict[str, Any]:
     """The document stage at a glance, for /progress.
 
     {"done", "started", "ready", "needed", "missing": [item names]}; with no route chosen
@@ -305,5 +309,5 @@ ACTIONS = {
     "dcq": press_answer,
     **uploads.ACTIONS,  # dcw, dcp, dcn
 }
-INPUTS: dict = {}
+INPUTS: dict[str, InputHandler] = {}
 UPLOAD = uploads.on_file

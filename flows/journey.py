@@ -8,14 +8,25 @@ from __future__ import annotations
 from typing import Any
 
 from flows import agency, apply, docs, review, route
-from flows.core import Button, Context, Erase, Export, Outcome, Screen, entry_points, pending_input
+from flows.core import (
+    Button,
+    Context,
+    Erase,
+    Export,
+    InputHandler,
+    Outcome,
+    Screen,
+    entry_points,
+    pending_input,
+)
+from flows.state import MerchantData
 
 IN_REVIEW = review.IN_REVIEW
 # Keys that say nothing about the journey (a first /help or 你好 leaves only these behind).
 TRANSIENT_KEYS = frozenset({"input", "suspended"})
 
 
-def started(data: dict[str, Any]) -> bool:
+def started(data: MerchantData) -> bool:
     """Has the merchant saved anything of their journey (route, answers, dates, settings)?"""
     return any(
         value not in (None, {}, [], "") for key, value in data.items() if key not in TRANSIENT_KEYS
@@ -25,7 +36,7 @@ def started(data: dict[str, Any]) -> bool:
 # --- progress ------------------------------------------------------------------------------
 
 
-def stages(data: dict[str, Any], ctx: Context) -> list[dict[str, Any]]:
+def stages(data: MerchantData, ctx: Context) -> list[dict[str, Any]]:
     """Every stage of the journey with its mark (done / doing / todo) and what is missing."""
     chosen = data.get("route")
     status = data.get("status")
@@ -70,7 +81,7 @@ def _mark(summary: dict[str, Any]) -> str:
     return "doing" if summary.get("started") else "todo"
 
 
-def next_stage(data: dict[str, Any], ctx: Context) -> dict[str, Any] | None:
+def next_stage(data: MerchantData, ctx: Context) -> dict[str, Any] | None:
     """The first stage that is not done."""
     return _next_of(stages(data, ctx))
 
@@ -154,4 +165,4 @@ COMMANDS = {
     "deletedata": cmd_deletedata,
 }
 ACTIONS = {"progress": press_progress, "delok": press_delete}
-INPUTS: dict = {}
+INPUTS: dict[str, InputHandler] = {}

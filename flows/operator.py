@@ -13,7 +13,16 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from flows import journey, review
-from flows.core import Button, Context, MerchantState, OperatorOrder, Outcome, Screen
+from flows.core import (
+    Button,
+    Context,
+    InputHandler,
+    MerchantState,
+    OperatorOrder,
+    Outcome,
+    PressHandler,
+    Screen,
+)
 from flows.parsing import ascii_int, strip_invisible
 from flows.status import status_aliases
 
@@ -184,5 +193,5 @@ def stats_screen(counts: dict[str, Any]) -> Screen:
 
 
 COMMANDS = {"setstatus": cmd_setstatus, "merchant": cmd_merchant, "stats": cmd_stats}
-ACTIONS: dict = {}
-INPUTS: dict = {}
+ACTIONS: dict[str, PressHandler] = {}
+INPUTS: dict[str, InputHandler] = {}

@@ -33,11 +33,11 @@ subject's home with the notice "stale".
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar, cast
 
-from flows.core import Button, Context, Outcome, Screen
+from flows.core import Button, Context, Outcome, PressHandler, Screen
 
 ANSWERS = ("yes", "no", "unsure")
 REVIEW = "r"  # marks a question opened from a scorecard / summary: answering returns there
@@ -61,12 +61,27 @@ def is_answered(holder: object, store: str, key: str) -> bool:
     return isinstance(values, dict) and values.get(key) in ANSWERS
 
 
+# The dict holding a subject's stores: a candidate (shortlist.Candidate) or the merchant's data
+# (state.MerchantData).
+H = TypeVar("H", bound=Mapping[str, object])
+
+
 @dataclass(frozen=True)
-class Subject:
+class Subject(Generic[H]):
     """Whose answers: the dict holding the stores, and the button arguments that name it."""
 
-    values: dict[str, Any]
+    values: H
     args: tuple[str, ...] = ()
+
+
+def _record(holder: Mapping[str, object], store: str, key: str, answer: str) -> None:
+    """Keep an answer in the subject's store (created if missing or malformed)."""
+    # The store is named by the content (a section's store), so it is looked up by a string the
+    # type checker cannot follow; the subject is a plain dict at run time.
+    stores = cast(dict[str, Any], holder)
+    if not isinstance(stores.get(store), dict):
+        stores[store] = {}
+    stores[store][key] = answer
 
 
 @dataclass(frozen=True)
@@ -109,7 +124,7 @@ def _page_arg(raw: str, count: int) -> int | None:
     return page if page < count else None
 
 
-class Questionnaire:
+class Questionnaire(Generic[H]):
     """One questionnaire: its questions and actions (class attributes), and the topic's hooks
     (methods a topic overrides). An instance holds no state: the answers are in the subject.
 
@@ -118,6 +133,8 @@ class Questionnaire:
     place); `lost` answers a press whose subject is gone; `show_question` and `show_page` add
     the topic's text and back buttons to the rows built here; `warn` may show a screen right
     after an answer is recorded instead of moving on (by default it does not).
+
+    H is the type of the subject's dict (the merchant's data, or a candidate).
     """
 
     sections: tuple[tuple[str, str], ...] = ()
@@ -127,11 +144,13 @@ class Questionnaire:
     flag_stores: tuple[str, ...] = ()  # stores whose 是 is bad (red flags)
     content = "agency"  # the content file holding the sections and the answer texts
 
-    def subject(self, out: Outcome, args: tuple[str, ...]) -> Subject | None:
+    def subject(self, out: Outcome, args: tuple[str, ...]) -> Subject[H] | None:
         """The subject named by the leading arguments: by default the merchant's data."""
-        return Subject(out.state.data)
+        # Right for a Questionnaire[MerchantData] (the self-check); one about anything else
+        # overrides this, which the type checker cannot require.
+        return cast(Subject[H], Subject(out.state.data))
 
-    def home(self, out: Outcome, ctx: Context, subject: Subject) -> Screen:
+    def home(self, out: Outcome, ctx: Context, subject: Subject[H]) -> Screen:
         """Where a finished questionnaire, a review answer or a stale press returns to."""
         raise NotImplementedError
 
@@ -140,16 +159,23 @@ class Questionnaire:
         raise NotImplementedError
 
     def show_question(
-        self, ctx: Context, subject: Subject, q: Question, rows: Rows, *, edit: bool, **extra: Any
+        self,
+        ctx: Context,
+        subject: Subject[H],
+        q: Question,
+        rows: Rows,
+        *,
+        edit: bool,
+        **extra: Any,
     ) -> Screen:
         """One question's screen around the rows built here."""
         raise NotImplementedError
 
-    def show_page(self, ctx: Context, subject: Subject, page: Page, rows: Rows) -> Screen:
+    def show_page(self, ctx: Context, subject: Subject[H], page: Page, rows: Rows) -> Screen:
         """One page of answers to change around the rows built here."""
         raise NotImplementedError
 
-    def warn(self, ctx: Context, subject: Subject, q: Question) -> Screen | None:
+    def warn(self, ctx: Context, subject: Subject[H], q: Question) -> Screen | None:
         """A screen to show right after an answer is recorded, instead of moving on."""
         return None
 
@@ -164,7 +190,7 @@ class Questionnaire:
         """Every question's key, with the store its answer is kept in."""
         return {item["key"]: store for store, _, item in self.items(ctx)}
 
-    def question(self, ctx: Context, subject: Subject, key: str, *, review: bool) -> Question:
+    def question(self, ctx: Context, subject: Subject[H], key: str, *, review: bool) -> Question:
         """Where question `key` stands for this subject."""
         items = self.items(ctx)
         number = next(i for i, (_, _, item) in enumerate(items) if item["key"] == key)
@@ -182,16 +208,16 @@ class Questionnaire:
             flag=store in self.flag_stores,
         )
 
-    def left(self, ctx: Context, subject: Subject) -> int:
+    def left(self, ctx: Context, subject: Subject[H]) -> int:
         """How many questions are still unanswered."""
         return sum(
             not is_answered(subject.values, store, item["key"])
             for store, _, item in self.items(ctx)
         )
 
-    def next_key(self, ctx: Context, subject: Subject, after: str | None = None) -> str | None:
+    def next_key(self, ctx: Context, subject: Subject[H], after: str | None = None) -> str | None:
         """The first unanswered question after `after` (wrapping round, `after` excluded)."""
-        keys = [(store, item["key"]) for store, _, item in self.items(ctx)]
+        keys: list[tuple[str, str]] = [(store, item["key"]) for store, _, item in self.items(ctx)]
         start = 0
         if after is not None:
             start = next((i + 1 for i, (_, k) in enumerate(keys) if k == after), 0)
@@ -231,15 +257,15 @@ class Questionnaire:
 
     # --- buttons ---------------------------------------------------------------------------
 
-    def next_button(self, label: str, subject: Subject, *after: str) -> Button:
+    def next_button(self, label: str, subject: Subject[H], *after: str) -> Button:
         """A button to the next unanswered question (after `after`: skipping it)."""
         return Button.of(label, self.next, *subject.args, *after)
 
-    def ask_button(self, label: str, subject: Subject, key: str, *, review: bool) -> Button:
+    def ask_button(self, label: str, subject: Subject[H], key: str, *, review: bool) -> Button:
         """A button to one question."""
         return Button.of(label, self.ask, *subject.args, key, *((REVIEW,) if review else ()))
 
-    def edit_buttons(self, ctx: Context, subject: Subject) -> tuple[Button, ...]:
+    def edit_buttons(self, ctx: Context, subject: Subject[H]) -> tuple[Button, ...]:
         """改… per section: the first page of that section's answers."""
         firsts: dict[str, int] = {}
         for page in self.pages(ctx):
@@ -249,7 +275,7 @@ class Questionnaire:
             for section, index in firsts.items()
         )
 
-    def _question_rows(self, ctx: Context, subject: Subject, q: Question) -> Rows:
+    def _question_rows(self, ctx: Context, subject: Subject[H], q: Question) -> Rows:
         """是 / 否 / 不确定 (the current answer marked; a red flag's say what 是 means), and
         上一题 / 跳过 unless the question was opened to change one answer."""
         cfg = ctx.catalog[self.content]
@@ -279,7 +305,7 @@ class Questionnaire:
             rows.append(tuple(nav))
         return tuple(rows)
 
-    def _page_rows(self, ctx: Context, subject: Subject, page: Page) -> Rows:
+    def _page_rows(self, ctx: Context, subject: Subject[H], page: Page) -> Rows:
         """The page's answers, two to a row (press one to answer it again); 上一页 / 下一页."""
         icons = ctx.catalog["ui"]["agency_icons"]["flag" if page.flag else "good"]
         values = answers(subject.values.get(page.store))
@@ -309,14 +335,16 @@ class Questionnaire:
     # --- screens ---------------------------------------------------------------------------
 
     def question_screen(
-        self, ctx: Context, subject: Subject, key: str, *, review: bool, edit: bool, **extra: Any
+        self, ctx: Context, subject: Subject[H], key: str, *, review: bool, edit: bool, **extra: Any
     ) -> Screen:
         """One question, dressed by the topic (`extra` goes to its show_question)."""
         q = self.question(ctx, subject, key, review=review)
         rows = self._question_rows(ctx, subject, q)
         return self.show_question(ctx, subject, q, rows, edit=edit, **extra)
 
-    def show_next(self, out: Outcome, ctx: Context, subject: Subject, after: str | None) -> Outcome:
+    def show_next(
+        self, out: Outcome, ctx: Context, subject: Subject[H], after: str | None
+    ) -> Outcome:
         """The next unanswered question, or the subject's home when none is left."""
         key = self.next_key(ctx, subject, after)
         if key is None:
@@ -326,7 +354,7 @@ class Questionnaire:
             out.screens.append(self.question_screen(ctx, subject, key, review=False, edit=True))
         return out
 
-    def stale(self, out: Outcome, ctx: Context, subject: Subject | None) -> Outcome:
+    def stale(self, out: Outcome, ctx: Context, subject: Subject[H] | None) -> Outcome:
         """An outdated or forged press: the subject's home with a notice (or `lost`)."""
         if subject is None:
             return self.lost(out, ctx)
@@ -336,7 +364,9 @@ class Questionnaire:
 
     # --- presses ---------------------------------------------------------------------------
 
-    def _split(self, out: Outcome, args: tuple[str, ...]) -> tuple[Subject | None, tuple[str, ...]]:
+    def _split(
+        self, out: Outcome, args: tuple[str, ...]
+    ) -> tuple[Subject[H] | None, tuple[str, ...]]:
         """The subject named by the leading arguments, and the arguments after them."""
         if len(args) < self.subject_args:
             return None, ()
@@ -370,9 +400,7 @@ class Questionnaire:
             return self.stale(out, ctx, subject)
         key, (answer,), review = parsed
         store = self.keys(ctx)[key]
-        if not isinstance(subject.values.get(store), dict):
-            subject.values[store] = {}
-        subject.values[store][key] = answer
+        _record(subject.values, store, key, answer)
         warning = self.warn(ctx, subject, self.question(ctx, subject, key, review=review))
         if warning is not None:
             out.screens.append(warning)
@@ -401,7 +429,7 @@ class Questionnaire:
         out.screens.append(self.show_page(ctx, subject, page, self._page_rows(ctx, subject, page)))
         return out
 
-    def actions(self) -> dict[str, Callable[[Outcome, Context, tuple[str, ...]], Outcome]]:
+    def actions(self) -> dict[str, PressHandler]:
         """The questionnaire's entries for a feature module's ACTIONS table."""
         return {
             self.ask: self.press_ask,

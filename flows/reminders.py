@@ -18,12 +18,16 @@ that comes back into the plan (revived) from one already sent (never sent again)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, time, timedelta, tzinfo
+from typing import TYPE_CHECKING, Any
 
 from flows import route
+from flows.state import MerchantData, ReminderSettings
 from flows.workdays import next_working_day_after, review_window
+
+if TYPE_CHECKING:
+    from flows.catalog import Catalog
+    from flows.core import Screen
 
 REMIND_AT = time(10, 0)  # local time of day for every reminder
 QUIET_START = time(21, 0)  # quiet hours 21:00–09:00 local
@@ -46,30 +50,30 @@ class Planned:
     data: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
-def at_local(day: date, tz: ZoneInfo, at: time = REMIND_AT) -> datetime:
+def at_local(day: date, tz: tzinfo, at: time = REMIND_AT) -> datetime:
     """A local wall-clock moment as an aware datetime."""
     return datetime.combine(day, at, tzinfo=tz)
 
 
-def in_quiet_hours(moment: datetime, tz: ZoneInfo) -> bool:
+def in_quiet_hours(moment: datetime, tz: tzinfo) -> bool:
     """True between 21:00 and 09:00 in the merchant's time zone."""
     local = moment.astimezone(tz).time()
     return local >= QUIET_START or local < QUIET_END
 
 
-def quiet_end(moment: datetime, tz: ZoneInfo) -> datetime:
+def quiet_end(moment: datetime, tz: tzinfo) -> datetime:
     """The next 09:00 local at or after the moment."""
     local = moment.astimezone(tz)
     day = local.date() if local.time() < QUIET_END else local.date() + timedelta(days=1)
     return at_local(day, tz, QUIET_END)
 
 
-def out_of_quiet_hours(moment: datetime, tz: ZoneInfo) -> datetime:
+def out_of_quiet_hours(moment: datetime, tz: tzinfo) -> datetime:
     """The moment itself, or the end of the quiet hours it falls in."""
     return quiet_end(moment, tz) if in_quiet_hours(moment, tz) else moment
 
 
-def snoozed_until(now: datetime, due: datetime, tz: ZoneInfo) -> datetime:
+def snoozed_until(now: datetime, due: datetime, tz: tzinfo) -> datetime:
     """When a reminder snoozed now comes again: a day after it was due (or after now, if it
     already came). A day after an evening falls in the quiet hours: it comes that morning
     instead (10:00), never skipping a whole day; after midnight, at 09:00."""
@@ -81,7 +85,7 @@ def snoozed_until(now: datetime, due: datetime, tz: ZoneInfo) -> datetime:
     return target.replace(second=0, microsecond=0)
 
 
-def latest_snooze(kind: str, data: dict[str, Any], tz: ZoneInfo) -> datetime | None:
+def latest_snooze(kind: str, data: dict[str, Any], tz: tzinfo) -> datetime | None:
     """How late a reminder may be put off: a deadline's reminder not past the deadline's
     morning (09:00)."""
     if kind == "need_more_deadline" and data.get("deadline"):
@@ -93,18 +97,18 @@ def latest_snooze(kind: str, data: dict[str, Any], tz: ZoneInfo) -> datetime | N
 WINDOW_STATUSES = ("submitted", "reviewing")
 
 
-def cycle_suffix(data: dict[str, Any]) -> str:
+def cycle_suffix(data: MerchantData) -> str:
     """ "" for the first review cycle, "#2" … for later ones (after a resubmission)."""
     cycle = int(data.get("cycle") or 1)
     return "" if cycle <= 1 else f"#{cycle}"
 
 
-def settings_of(data: dict[str, Any]) -> dict[str, Any]:
+def settings_of(data: MerchantData) -> ReminderSettings:
     """The merchant's reminder settings (a copy-safe view with defaults)."""
     return data.get("reminders") or {}
 
 
-def plan(data: dict[str, Any], catalog: Any, tz: ZoneInfo, now: datetime) -> list[Planned]:
+def plan(data: MerchantData, catalog: Catalog, tz: tzinfo, now: datetime) -> list[Planned]:
     """Every reminder the state calls for, past-due ones included (the store keeps keys once)."""
     prefs = settings_of(data)
     if prefs.get("muted"):
@@ -226,12 +230,12 @@ def plan(data: dict[str, Any], catalog: Any, tz: ZoneInfo, now: datetime) -> lis
     return result
 
 
-def upcoming(data: dict[str, Any], catalog: Any, tz: ZoneInfo, now: datetime) -> list[Planned]:
+def upcoming(data: MerchantData, catalog: Catalog, tz: tzinfo, now: datetime) -> list[Planned]:
     """The planned reminders still ahead, soonest first (for /reminders)."""
     return sorted((p for p in plan(data, catalog, tz, now) if p.due > now), key=lambda p: p.due)
 
 
-def reminder_screen(kind: str, key: str, data: dict[str, Any], today: date | None = None) -> Any:
+def reminder_screen(kind: str, key: str, data: dict[str, Any], today: date | None = None) -> Screen:
     """The message of a reminder, with buttons to act on it.
 
     `today` is the merchant's date at delivery: a reminder delivered later than planned (after

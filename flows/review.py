@@ -10,13 +10,14 @@ submission, parked while the merchant is on this one).
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, Literal, cast
 
 from flows import reminders as rem
 from flows import route
 from flows.core import (
     Button,
     Context,
+    InputHandler,
     Outcome,
     Screen,
     StatusChange,
@@ -24,6 +25,7 @@ from flows.core import (
     entry_points,
 )
 from flows.parsing import ParseError, parse_past_date
+from flows.state import MerchantData, Review
 from flows.workdays import review_window
 
 STATUSES = ("submitted", "reviewing", "need_more", "approved", "rejected", "joined")
@@ -33,7 +35,7 @@ WINDOW_SHOWN = (None, "submitted", "reviewing")  # statuses for which the window
 # --- review window -----------------------------------------------------------------------
 
 
-def window_data(data: dict[str, Any], ctx: Context) -> dict[str, Any] | None:
+def window_data(data: MerchantData, ctx: Context) -> dict[str, Any] | None:
     """The expected review window for the stored submission date, ready for a template."""
     submitted = data.get("submitted_on")
     chosen = data.get("route")
@@ -88,10 +90,8 @@ def record_submission(out: Outcome, ctx: Context, day: date, *, edit: bool) -> O
         out.records.append(StatusChange(old_status, "submitted", "merchant"))
     clear_input(out)
     out.notice = "saved"
-    tz = ctx.now.tzinfo
     ahead = {
-        p.kind: p.due.date().isoformat()
-        for p in rem.upcoming(data, ctx.catalog, tz, ctx.now)  # type: ignore[arg-type]
+        p.kind: p.due.date().isoformat() for p in rem.upcoming(data, ctx.catalog, ctx.tz, ctx.now)
     }
     out.screens.append(
         Screen(
@@ -225,19 +225,29 @@ def press_setroute(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome
 
 # A submission and its review belong to one route's application: switching routes keeps them
 # with the route they were made on (and brings them back when the merchant switches back).
-REVIEW_KEYS = ("submitted_on", "status", "status_on", "cycle", "need_more", "status_note")
+ReviewKey = Literal["submitted_on", "status", "status_on", "cycle", "need_more", "status_note"]
+REVIEW_KEYS: tuple[ReviewKey, ...] = (
+    "submitted_on",
+    "status",
+    "status_on",
+    "cycle",
+    "need_more",
+    "status_note",
+)
 
 
-def switch_review(data: dict, previous: str | None, new: str) -> str | None:
+def switch_review(data: MerchantData, previous: str | None, new: str) -> str | None:
     """Park the previous route's submission and review, take up the new route's (if any).
     Returns the parked status (None when there was nothing to park)."""
     if previous is None or previous == new:
         return None
     shelf = data.setdefault("reviews", {})
-    current = {key: data.pop(key) for key in REVIEW_KEYS if key in data}
+    # Both casts restate what the keys say: a dict comprehension is never typed as a TypedDict,
+    # and MerchantData.update does not take a Review although its keys are MerchantData's.
+    current = cast(Review, {key: data.pop(key) for key in REVIEW_KEYS if key in data})
     if current:
         shelf[previous] = current
-    data.update(shelf.pop(new, {}))
+    data.update(cast(MerchantData, shelf.pop(new, {})))
     if not shelf:
         data.pop("reviews", None)
     return str(current.get("status") or "") or None if current else None
@@ -245,4 +255,4 @@ def switch_review(data: dict, previous: str | None, new: str) -> str | None:
 
 COMMANDS = {"submitted": cmd_submitted, "status": cmd_status}
 ACTIONS = {"status": press_status, "setroute": press_setroute}
-INPUTS: dict = {}
+INPUTS: dict[str, InputHandler] = {}

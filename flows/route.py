@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flows.core import Button, Context, Outcome, Screen
+from flows.core import Button, Context, InputHandler, Outcome, Screen
 
 ROUTES = ("agency", "platform")
 
@@ -89,4 +89,4 @@ ACTIONS = {
     "rtd": press_route_detail,
     "rts": press_route_short,
 }
-INPUTS: dict = {}
+INPUTS: dict[str, InputHandler] = {}

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable
 from types import ModuleType
 
 from flows import (
@@ -26,12 +25,15 @@ from flows import (
 from flows.core import (
     Button,
     Command,
+    CommandHandler,
     Context,
     Event,
+    InputHandler,
     MerchantState,
     OperatorOrder,
     Outcome,
     Press,
+    PressHandler,
     Screen,
     Text,
     clear_input,
@@ -116,7 +118,7 @@ def cmd_cancel(out: Outcome, ctx: Context, args: str) -> Outcome:
     return out
 
 
-COMMANDS: dict[str, Callable[[Outcome, Context, str], Outcome]] = {
+COMMANDS: dict[str, CommandHandler] = {
     "start": cmd_start,
     "menu": cmd_menu,
     "help": cmd_help,
@@ -145,7 +147,7 @@ def press_ship1(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
     return out
 
 
-ACTIONS: dict[str, Callable[[Outcome, Context, tuple[str, ...]], Outcome]] = {
+ACTIONS: dict[str, PressHandler] = {
     "menu": press_menu,
     "help": press_help,
     "ship": shipping.press_step,
@@ -188,7 +190,7 @@ def answer_intent(out: Outcome, ctx: Context, intent: str | None) -> Outcome:
 # by kind). Files, and the adapter's verdict on them, go to the document checklist.
 
 FEATURES: tuple[ModuleType, ...] = (route, agency, docs, apply, review, journey, status, operator)
-INPUTS: dict[str, Callable[[Outcome, Context, str], Outcome]] = {}
+INPUTS: dict[str, InputHandler] = {}
 RAW_INPUTS: set[str] = set()  # input kinds whose text is never taken for a question
 
 
@@ -316,13 +318,13 @@ def conclude(before: MerchantState, out: Outcome, ctx: Context) -> Outcome:
     scheduler); a new merchant's first plan counts as a change."""
     data = out.state.data
     out.changed = out.state.created or data != before.data
-    tz = ctx.now.tzinfo
-    out.quiet = reminders.in_quiet_hours(ctx.now, tz)  # type: ignore[arg-type]
+    tz = ctx.tz
+    out.quiet = reminders.in_quiet_hours(ctx.now, tz)
     if not out.changed:
         out.plan = None
         return out
-    new = reminders.plan(data, ctx.catalog, tz, ctx.now)  # type: ignore[arg-type]
-    old = reminders.plan(before.data, ctx.catalog, tz, ctx.now)  # type: ignore[arg-type]
+    new = reminders.plan(data, ctx.catalog, tz, ctx.now)
+    old = reminders.plan(before.data, ctx.catalog, tz, ctx.now)
     out.plan = new if new != old or (out.state.created and new) else None
     upcoming = journey.next_stage(data, ctx)
     out.stage = upcoming["key"] if upcoming else "done"

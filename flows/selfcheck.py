@@ -23,10 +23,14 @@ Callback data (the questionnaire's grammar; no subject arguments, the merchant i
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flows.core import Button, Context, Outcome, Screen
 from flows.questionnaire import Page, Question, Questionnaire, Rows, Subject, answers, is_answered
+from flows.state import MerchantData
+
+if TYPE_CHECKING:
+    from flows.catalog import Catalog
 
 STORES = (("self_check", "self_check"), ("readiness", "readiness"))
 
@@ -56,18 +60,25 @@ def self_check_screen(out: Outcome, ctx: Context, *, edit: bool) -> Screen:
     )
 
 
-class SelfCheck(Questionnaire):
+class SelfCheck(Questionnaire[MerchantData]):
     """The self-check, then the readiness questions; the merchant (their data) is the subject."""
 
     sections = STORES
     ask, answer, next, page, done = "scq", "sca", "scn", "sce", "sc_done"
 
-    def home(self, out: Outcome, ctx: Context, subject: Subject) -> Screen:
+    def home(self, out: Outcome, ctx: Context, subject: Subject[MerchantData]) -> Screen:
         """The summary."""
         return self_check_screen(out, ctx, edit=True)
 
     def show_question(
-        self, ctx: Context, subject: Subject, q: Question, rows: Rows, *, edit: bool, **extra: Any
+        self,
+        ctx: Context,
+        subject: Subject[MerchantData],
+        q: Question,
+        rows: Rows,
+        *,
+        edit: bool,
+        **extra: Any,
     ) -> Screen:
         """One self-check or readiness question."""
         return Screen(
@@ -83,7 +94,9 @@ class SelfCheck(Questionnaire):
             edit=edit,
         )
 
-    def show_page(self, ctx: Context, subject: Subject, page: Page, rows: Rows) -> Screen:
+    def show_page(
+        self, ctx: Context, subject: Subject[MerchantData], page: Page, rows: Rows
+    ) -> Screen:
         """One page of self-check answers to change."""
         return Screen(
             "selfcheck_edit",
@@ -104,7 +117,9 @@ def press_sc(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
     return out
 
 
-def standing(data: dict[str, Any], catalog: Any = None) -> tuple[bool, list[tuple[str, str]]]:
+def standing(
+    data: MerchantData, catalog: Catalog | None = None
+) -> tuple[bool, list[tuple[str, str]]]:
     """(started, missing): whether any item is answered, and the (key, label) of those that
     are not; labels come from the content when `catalog` is given, else they are the keys."""
     items: list[tuple[str, str, str]]  # (store, key, label)

@@ -17,11 +17,12 @@ under "flags", keyed as in content/agency.yaml. Anything malformed reads as abse
 from __future__ import annotations
 
 import unicodedata
-from typing import Any
+from typing import Any, TypedDict
 
 from flows.core import Button, Context, Outcome
 from flows.parsing import strip_invisible
 from flows.questionnaire import answers
+from flows.state import AgencyRecord, Candidate, MerchantData
 
 NAME_MAX = 40  # characters of a candidate's name
 
@@ -31,7 +32,8 @@ NAME_MAX = 40  # characters of a candidate's name
 
 def _cfg(ctx: Context) -> dict[str, Any]:
     """content/agency.yaml."""
-    return ctx.catalog["agency"]
+    cfg: dict[str, Any] = ctx.catalog["agency"]
+    return cfg
 
 
 def max_candidates(ctx: Context) -> int:
@@ -52,7 +54,7 @@ def criteria_groups(ctx: Context) -> list[dict[str, Any]]:
 # --- the record -------------------------------------------------------------------------------
 
 
-def _record(data: dict[str, Any]) -> dict[str, Any]:
+def _record(data: MerchantData) -> AgencyRecord:
     """The agency record as stored, or an empty one (not stored: viewing changes nothing)."""
     record = data.get("agency")
     if not isinstance(record, dict):
@@ -60,19 +62,19 @@ def _record(data: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
-def all_candidates(data: dict[str, Any]) -> list[dict[str, Any]]:
+def all_candidates(data: MerchantData) -> list[Candidate]:
     """The candidates, in the order they were added."""
     cands = _record(data).get("candidates")
     return [c for c in cands if isinstance(c, dict)] if isinstance(cands, list) else []
 
 
-def chosen_id(data: dict[str, Any]) -> int | None:
+def chosen_id(data: MerchantData) -> int | None:
     """The chosen candidate's id, if it still exists."""
     chosen = _record(data).get("chosen")
     return chosen if any(c.get("id") == chosen for c in all_candidates(data)) else None
 
 
-def writable(out: Outcome) -> dict[str, Any]:
+def writable(out: Outcome) -> AgencyRecord:
     """The agency record, created in the state if needed."""
     record = out.state.data.get("agency")
     if not isinstance(record, dict):
@@ -83,7 +85,7 @@ def writable(out: Outcome) -> dict[str, Any]:
     return record
 
 
-def find(out: Outcome, raw: str) -> dict[str, Any] | None:
+def find(out: Outcome, raw: str) -> Candidate | None:
     """The candidate whose id is `raw` (a button argument), or None if there is none."""
     if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
         return None
@@ -97,13 +99,28 @@ def name_key(name: str) -> str:
     return "".join(unicodedata.normalize("NFKC", strip_invisible(name)).casefold().split())
 
 
-def figures(ctx: Context, cand: dict[str, Any]) -> dict[str, Any]:
+class Figures(TypedDict):
+    """A candidate's figures (counts of its answers) and the verdict of its scorecard."""
+
+    answered: int
+    total: int
+    score: int  # criteria answered 是
+    score_total: int
+    no: int
+    unsure: int
+    red: int  # red flags answered 是
+    red_unsure: int
+    red_open: int
+    verdict: str  # danger | incomplete | weak | verify | gaps | good
+
+
+def figures(ctx: Context, cand: Candidate) -> Figures:
     """A candidate's figures: answered, score, red flags, and the verdict of its scorecard."""
     cfg = _cfg(ctx)
     given, flags = answers(cand.get("answers")), answers(cand.get("flags"))
     crit = [given.get(c["key"]) for c in cfg["criteria"]]
     red = [flags.get(f["key"]) for f in cfg["red_flags"]]
-    stats = {
+    stats: Figures = {
         "answered": sum(a is not None for a in crit + red),
         "total": len(crit) + len(red),
         "score": crit.count("yes"),
@@ -113,6 +130,7 @@ def figures(ctx: Context, cand: dict[str, Any]) -> dict[str, Any]:
         "red": red.count("yes"),
         "red_unsure": red.count("unsure"),
         "red_open": red.count(None),
+        "verdict": "",  # decided below, from the counts
     }
     if stats["red"]:
         verdict = "danger"
@@ -130,7 +148,7 @@ def figures(ctx: Context, cand: dict[str, Any]) -> dict[str, Any]:
     return stats
 
 
-def view_of(ctx: Context, cand: dict[str, Any], chosen: int | None) -> dict[str, Any]:
+def view_of(ctx: Context, cand: Candidate, chosen: int | None) -> dict[str, Any]:
     """What templates need about one candidate."""
     return {
         "id": cand.get("id"),
@@ -142,7 +160,7 @@ def view_of(ctx: Context, cand: dict[str, Any], chosen: int | None) -> dict[str,
     }
 
 
-def candidate_button(ctx: Context, cand: dict[str, Any], chosen: int | None) -> Button:
+def candidate_button(ctx: Context, cand: Candidate, chosen: int | None) -> Button:
     """A candidate's button: its (shortened) name, ⭐ if chosen, a mark for red flags."""
     return Button.of(
         "ag_candidate",

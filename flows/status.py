@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING
 
 from flows import reminders as rem
 from flows import review
@@ -23,6 +23,10 @@ from flows.core import (
     entry_points,
 )
 from flows.parsing import ParseError, parse_due_date
+from flows.state import MerchantData, ReminderSettings
+
+if TYPE_CHECKING:
+    from flows.catalog import Catalog
 
 STATUSES = review.STATUSES
 # What a merchant may report from the status screen, by button.
@@ -31,7 +35,7 @@ _ISO_DAY = re.compile(r"(20\d{2})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})"
 _MONTH_DAY = re.compile(r"(\d{1,2})\s*[月/.-]\s*(\d{1,2})\s*[日号]?")
 
 
-def status_aliases(catalog: Any) -> dict[str, str]:
+def status_aliases(catalog: Catalog) -> dict[str, str]:
     """Status code by every accepted spelling: the codes and the Chinese names of content."""
     aliases = {code: code for code in STATUSES}
     for code, info in catalog["statuses"]["statuses"].items():
@@ -154,16 +158,15 @@ def press_report_ok(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcom
 # --- reminders settings (/reminders) ------------------------------------------------------
 
 
-def prefs(out: Outcome) -> dict[str, Any]:
+def prefs(out: Outcome) -> ReminderSettings:
     """The merchant's reminder settings, created on first use."""
     return out.state.data.setdefault("reminders", {})
 
 
 def reminders_screen(out: Outcome, ctx: Context, *, edit: bool) -> Screen:
     """What is scheduled, with mute / snooze / settings."""
-    tz = ctx.now.tzinfo
     settings = prefs(out)
-    ahead = rem.upcoming(out.state.data, ctx.catalog, tz, ctx.now)  # type: ignore[arg-type]
+    ahead = rem.upcoming(out.state.data, ctx.catalog, ctx.tz, ctx.now)
     chosen = out.state.data.get("route")
     rows: list[tuple[Button, ...]] = [
         (Button.of("rem_snooze", "rsz", p.key, title=_title(ctx, p.kind, chosen)),)
@@ -218,21 +221,18 @@ def press_mute(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
 def press_snooze(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
     """推迟一天: the reminder (upcoming, or just received) comes again a day later."""
     base = (args[0] if args else "").split("~", 1)[0]
-    tz = ctx.now.tzinfo
+    tz = ctx.tz
     # counted from the reminder's own moment, not from an earlier snooze: a second tap (or a
     # double tap) gives the same time instead of another day
-    unsnoozed = {**out.state.data, "reminders": {**prefs(out), "snoozed": {}}}
-    planned = {
-        p.key: p
-        for p in rem.plan(unsnoozed, ctx.catalog, tz, ctx.now)  # type: ignore[arg-type]
-    }
+    unsnoozed: MerchantData = {**out.state.data, "reminders": {**prefs(out), "snoozed": {}}}
+    planned = {p.key: p for p in rem.plan(unsnoozed, ctx.catalog, tz, ctx.now)}
     if base not in planned:
         out.notice = "stale"
         out.screens.append(reminders_screen(out, ctx, edit=True))
         return out
     item = planned[base]
-    until = rem.snoozed_until(ctx.now, item.due, tz)  # type: ignore[arg-type]
-    latest = rem.latest_snooze(item.kind, item.data, tz)  # type: ignore[arg-type]
+    until = rem.snoozed_until(ctx.now, item.due, tz)
+    latest = rem.latest_snooze(item.kind, item.data, tz)
     if latest is not None and until > latest:
         if latest <= max(ctx.now, item.due):
             # the deadline is today: putting it off would only hide it

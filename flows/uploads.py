@@ -45,12 +45,13 @@ from flows.checklist import (
     target,
 )
 from flows.core import Button, Context, Download, Event, Outcome, Rejected, Screen, Stored, Upload
+from flows.state import DocsRecord, Incoming, PendingFile
 
 MAX_BYTES = 20 * 1024 * 1024  # the Bot API lets bots download files up to 20 MB
 MAX_PENDING = 10  # files waiting to be sorted; one more is refused (and said so), none dropped
 
 
-def _pending_entry(docs: dict[str, Any], wanted: str | None) -> dict[str, Any] | None:
+def _pending_entry(docs: DocsRecord, wanted: str | None) -> PendingFile | None:
     """The waiting file with this id; without an id the oldest one."""
     entries = pending(docs)
     if wanted is None:
@@ -69,7 +70,7 @@ def _drop_pending(out: Outcome, entry_id: str) -> None:
 
 
 def _which_screen(
-    out: Outcome, ctx: Context, chosen: str, entry: dict[str, Any], *, edit: bool
+    out: Outcome, ctx: Context, chosen: str, entry: PendingFile, *, edit: bool
 ) -> Screen:
     """Which item is this waiting file for? One button per needed item."""
     docs = docs_of(out.state.data)
@@ -229,7 +230,7 @@ def on_upload(out: Outcome, ctx: Context, event: Upload) -> Outcome:
 
 def _file_item(
     out: Outcome, ctx: Context, key: str
-) -> tuple[str | None, dict[str, Any] | None, dict[str, Any]]:
+) -> tuple[str | None, dict[str, Any] | None, Incoming]:
     """Route, item and the pass-one note for a Stored / Rejected event (consumes the note)."""
     incoming = record(out).pop("incoming", None)
     if not out.state.data["docs"]:

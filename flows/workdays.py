@@ -54,7 +54,7 @@ class _Year:
 
     jan1: int  # ordinal of 1 January
     flags: bytes  # flags[day_of_year - 1] == 1 for a working day
-    ordinals: array  # ordinals of the working days of the year, ascending
+    ordinals: array[int]  # ordinals of the working days of the year, ascending
 
 
 _lock = threading.Lock()
@@ -74,7 +74,7 @@ def _get_calendar() -> holidays.HolidayBase:
     return cal
 
 
-def _normalize_entries(entries: object) -> tuple[tuple, ...]:
+def _normalize_entries(entries: object) -> tuple[tuple[object, ...], ...]:
     """Return a special-holidays table value as a tuple of entry tuples."""
     if isinstance(entries, tuple) and entries and isinstance(entries[0], tuple):
         return entries
@@ -90,14 +90,15 @@ def last_published_year() -> int:
     table = getattr(cal, "special_public_holidays", None) or {}
     # Substitution entries (len >= 4) are the make-up working-day arrangements,
     # which exist only once the State Council notice for that year is published.
-    years = [
+    years: list[int] = [
         year
         for year, entries in table.items()
         if any(len(entry) >= 4 for entry in _normalize_entries(entries))
     ]
     if not years:
         # Library layout changed: treat everything as an estimate rather than guess.
-        return cal.start_year - 1
+        first: int = cal.start_year
+        return first - 1
     return max(years)
 
 

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.devserver.server import BotApiServer
+from devserver.server import BotApiServer
 from tests.harness import RunningBot, running_bot
 
 

@@ -12,12 +12,12 @@ from telegram.ext import Application
 
 from bot.clock import Clock, ShiftedClock
 from bot.content import ContentRegistry
-from bot.devserver.client import MerchantClient, UpdateTracker
-from bot.devserver.server import BotApiServer
 from bot.lifespan import serving
 from bot.runtime import Runtime
 from bot.scheduler import Scheduler
 from bot.store import Store
+from devserver.client import MerchantClient, UpdateTracker
+from devserver.server import BotApiServer
 
 _CONTENTS: ContentRegistry | None = None
 

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dtm
+import json
+import subprocess
+import sys
+import tomllib
 from collections.abc import AsyncIterator
+from fnmatch import fnmatch
+from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -12,14 +19,16 @@ from telegram import (
     Bot,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    LinkPreviewOptions,
     MessageEntity,
+    ReplyParameters,
     Update,
 )
 from telegram.error import BadRequest, Conflict, Forbidden, RetryAfter
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from bot.devserver.html_check import HtmlError, parse_html, visible_length
-from bot.devserver.server import BotApiServer
+from bot.telegram_html import HtmlError, parse_html, visible_length
+from devserver.server import BotApiServer
 
 USER = 1001
 
@@ -390,3 +399,340 @@ def test_html_checker_entities_and_errors() -> None:
     ]
     with pytest.raises(HtmlError, match='Unmatched end tag at byte offset 8, expected "</i>"'):
         parse_html("<b>a<i>b</b></i>")
+
+
+# ---------------------------------------------------------------------- stricter than Telegram
+async def raw_call(
+    srv: BotApiServer,
+    method: str,
+    *,
+    form: dict[str, str] | aiohttp.FormData | None = None,
+    body: dict[str, Any] | None = None,
+) -> tuple[int, dict[str, Any]]:
+    """One request as a client other than PTB could send it: a form or a JSON body."""
+    async with aiohttp.ClientSession() as http:
+        url = f"{srv.base_url}{srv.token}/{method}"
+        async with http.post(url, data=form, json=body) as resp:
+            return resp.status, await resp.json()
+
+
+async def test_a_parameter_the_method_does_not_take_is_refused(srv: BotApiServer, tg: Bot) -> None:
+    srv.user_sends_text(USER, "hi")
+    # Telegram ignores it: the merchant would be woken at night, nobody would know
+    with pytest.raises(
+        BadRequest, match='(?i)parameter "disable_notifications" is unknown to sendmessage'
+    ):
+        await tg.send_message(USER, "夜间", api_kwargs={"disable_notifications": True})
+    assert srv.last_bot_message(USER) is None
+    status, answer = await raw_call(srv, "getMe", form={"verbose": "1"})
+    assert status == 400 and "unknown to getMe" in answer["description"]
+    upload = aiohttp.FormData({"chat_id": str(USER)})
+    upload.add_field("doc", b"%PDF-1.4", filename="a.pdf")  # the part must be "document"
+    status, answer = await raw_call(srv, "sendDocument", form=upload)
+    assert status == 400 and 'parameter "doc" is unknown' in answer["description"]
+    with pytest.raises(BadRequest, match="(?i)not supported by the emulator"):
+        await tg.send_message(USER, "x", business_connection_id="abc")
+    # everything PTB sends for what the bot uses is known
+    sent = await tg.send_message(
+        USER,
+        "<b>全部</b>",
+        parse_mode="HTML",
+        disable_notification=True,
+        protect_content=True,
+        allow_paid_broadcast=False,
+        link_preview_options=LinkPreviewOptions(is_disabled=True),
+        reply_parameters=ReplyParameters(1, allow_sending_without_reply=True),
+        message_thread_id=None,
+    )
+    call = srv.calls[-1]
+    assert call.ok and call.params["disable_notification"] is True
+    assert call.params["link_preview_options"] == {"is_disabled": True}
+    assert sent.reply_to_message is not None and sent.reply_to_message.message_id == 1
+
+
+@pytest.mark.parametrize(
+    ("value", "read"),
+    [("true", True), ("True", True), ("1", True), ("yes", True), ("false", False), ("0", False)],
+)
+async def test_booleans_read_as_telegram_reads_them(
+    srv: BotApiServer, value: str, read: bool
+) -> None:
+    srv.user_sends_text(USER, "hi")
+    form = {"chat_id": str(USER), "text": "x", "disable_notification": value}
+    status, _ = await raw_call(srv, "sendMessage", form=form)
+    assert status == 200 and srv.calls[-1].params["disable_notification"] is read
+
+
+async def test_a_boolean_or_integer_that_is_not_one_is_refused(srv: BotApiServer) -> None:
+    srv.user_sends_text(USER, "hi")
+    # Telegram reads "on" as false (only true/yes/1 are true): refused rather than lost
+    for form in (
+        {"chat_id": str(USER), "text": "x", "disable_notification": "on"},
+        {"chat_id": str(USER), "text": "x", "disable_notification": ""},
+    ):
+        status, answer = await raw_call(srv, "sendMessage", form=form)
+        assert status == 400 and "must be a Boolean" in answer["description"]
+    status, answer = await raw_call(
+        srv, "sendMessage", body={"chat_id": USER, "text": "x", "protect_content": "maybe"}
+    )
+    assert (
+        status == 400 and 'parameter "protect_content" must be a Boolean' in answer["description"]
+    )
+    # a JSON body is read as Telegram reads it: true and 5 as their text, then decoded
+    status, _ = await raw_call(
+        srv, "sendMessage", body={"chat_id": USER, "text": "x", "disable_notification": True}
+    )
+    assert status == 200 and srv.calls[-1].params["disable_notification"] is True
+    status, answer = await raw_call(
+        srv, "deleteMessage", form={"chat_id": str(USER), "message_id": "1st"}
+    )
+    assert status == 400 and 'parameter "message_id" must be an Integer' in answer["description"]
+    # inside an object a Boolean must be a JSON boolean: Telegram's own rule
+    for name, obj in (
+        ("reply_parameters", {"message_id": 1, "allow_sending_without_reply": "true"}),
+        ("link_preview_options", {"is_disabled": 1}),
+        ("reply_markup", {"remove_keyboard": "true"}),
+    ):
+        status, answer = await raw_call(
+            srv, "sendMessage", form={"chat_id": str(USER), "text": "x", name: json.dumps(obj)}
+        )
+        assert status == 400 and "must be of type Boolean" in answer["description"], name
+    assert srv.last_bot_message(USER) is not None and srv.counters["ok"] == 1
+
+
+def button(**fields: Any) -> str:
+    """A one-button inline keyboard as JSON, with exactly the fields given."""
+    return json.dumps({"inline_keyboard": [[{"text": "按钮", **fields}]]})
+
+
+@pytest.mark.parametrize(
+    ("markup", "error"),
+    [
+        (button(callbak_data="x"), 'InlineKeyboardButton has no field "callbak_data"'),
+        (button(callback_data="x", colour="red"), 'has no field "colour"'),
+        (button(callback_data="x", style="loud"), "invalid button style"),
+        (button(web_app={"url": "https://a.cn", "height": 3}), 'web_app has no field "height"'),
+        (button(callback_data="x", url="https://a.cn"), "exactly one of the optional fields"),
+        (button(callback_data=""), "Text buttons are unallowed"),  # empty counts as absent
+        (button(callback_data="订" * 22), "BUTTON_DATA_INVALID"),  # 66 bytes
+        (button(callback_data=["x"]), 'Field "callback_data" must be of type String'),
+        (
+            json.dumps({"inline_keyboard": [[{"text": "a", "callback_data": "x"}]], "x": 1}),
+            'has no field "x"',
+        ),
+        (json.dumps({"keyboard": [[{"text": "a", "request_contact": "yes"}]]}), "Boolean"),
+        (json.dumps({"inline_keyboard": [{"text": "a"}]}), "must be an Array of Arrays"),
+    ],
+)
+async def test_markup_fields_and_types_are_checked(
+    srv: BotApiServer, markup: str, error: str
+) -> None:
+    srv.user_sends_text(USER, "hi")
+    form = {"chat_id": str(USER), "text": "x", "reply_markup": markup}
+    status, answer = await raw_call(srv, "sendMessage", form=form)
+    assert status == 400 and error in answer["description"]
+
+
+async def test_what_telegram_takes_in_a_button_is_taken(srv: BotApiServer, tg: Bot) -> None:
+    srv.user_sends_text(USER, "hi")
+    ok = (
+        button(callback_data=5),  # a number is read as its text
+        button(callback_data="a" * 64, style="success"),
+        button(url="https://a.cn", icon_custom_emoji_id="5368324170671202286"),
+        json.dumps({"remove_keyboard": True, "selective": False}),
+    )
+    for markup in ok:
+        form = {"chat_id": str(USER), "text": "x", "reply_markup": markup}
+        status, answer = await raw_call(srv, "sendMessage", form=form)
+        assert status == 200, answer
+    sent = await tg.send_message(
+        USER,
+        "ok",
+        reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton("好", callback_data="go")]]),
+    )
+    assert sent.reply_markup is not None
+
+
+async def test_other_objects_refuse_fields_they_do_not_have(srv: BotApiServer) -> None:
+    srv.user_sends_text(USER, "hi")
+    cases: list[tuple[str, dict[str, str], str]] = [
+        (
+            "sendMessage",
+            {"text": "xy", "entities": json.dumps([{"type": "bold", "offset": 0, "len": 1}])},
+            'MessageEntity has no field "len"',
+        ),
+        (
+            "sendMessage",
+            {"text": "x", "reply_parameters": json.dumps({"message_id": 1, "quote_text": "h"})},
+            'ReplyParameters has no field "quote_text"',
+        ),
+        (
+            "sendMessage",
+            {"text": "x", "link_preview_options": json.dumps({"disabled": True})},
+            'LinkPreviewOptions has no field "disabled"',
+        ),
+        (
+            "setMyCommands",
+            {"commands": json.dumps([{"command": "start", "description": "开始", "hint": "x"}])},
+            'BotCommand has no field "hint"',
+        ),
+        (
+            "setChatMenuButton",
+            {"menu_button": json.dumps({"type": "commands", "text": "菜单", "emoji": "x"})},
+            'MenuButton has no field "emoji"',
+        ),
+    ]
+    for method, form, error in cases:
+        if method != "setMyCommands":
+            form = {"chat_id": str(USER), **form}
+        status, answer = await raw_call(srv, method, form=form)
+        assert status == 400 and error in answer["description"], method
+    status, answer = await raw_call(
+        srv,
+        "getMyCommands",
+        body={"scope": {"type": "chat", "chat_id": USER, "chat": USER}},
+    )
+    assert status == 400 and 'BotCommandScope has no field "chat"' in answer["description"]
+
+
+async def test_get_updates_limit_timeout_and_allowed_updates(srv: BotApiServer, tg: Bot) -> None:
+    for text in ("a", "b"):
+        srv.user_sends_text(USER, text)
+    for limit in (0, 101):  # Telegram would clamp; the documented range is 1-100
+        with pytest.raises(BadRequest, match='(?i)"limit" must be between 1 and 100'):
+            await tg.get_updates(limit=limit)
+    with pytest.raises(BadRequest, match='(?i)"timeout" must not be negative'):
+        await tg.get_updates(timeout=-1)
+    [first] = await tg.get_updates(limit=1)
+    assert first.message.text == "a"
+    # longer than Telegram's 50 s is shortened, not refused; updates are there: no wait
+    assert len(await asyncio.wait_for(tg.get_updates(timeout=90), 2)) == 2
+    with pytest.raises(BadRequest, match='(?i)unknown update type "mesage"'):
+        await tg.get_updates(allowed_updates=["mesage"])
+    with pytest.raises(BadRequest, match="(?i)unknown update type"):
+        await tg.set_webhook("https://example.com/hook", allowed_updates=["callback"])
+    assert srv.webhook_url == ""
+    # names are read in any case, as Telegram does; every type PTB knows is accepted
+    again = await tg.get_updates(offset=first.update_id, allowed_updates=["MESSAGE"])
+    assert [u.message.text for u in again] == ["a", "b"]
+    assert len(await tg.get_updates(allowed_updates=Update.ALL_TYPES)) == 2
+
+
+# ---------------------------------------------------------------------- HTML nesting
+@pytest.mark.parametrize(
+    ("html", "entities", "dropped"),
+    [
+        # bold does not apply over code: Telegram cuts it around (the merchant card's case)
+        (
+            "<b>商家 <code>123</code></b>",
+            [("bold", 0, 3), ("code", 3, 3)],
+            ["<b> at byte offset 0: no effect over <code>"],
+        ),
+        ("<code><b>x</b></code>", [("code", 0, 1)], ["no effect inside <code>"]),
+        (
+            '<a href="https://a.cn">x<a href="https://b.cn">y</a></a>',
+            [("text_link", 0, 2)],
+            ["inside <a> at byte offset 0"],
+        ),
+        ('<a href="https://a.cn"><code>x</code></a>', [("code", 0, 1)], ["inside <code>"]),
+        (
+            "<blockquote>a<blockquote>b</blockquote></blockquote>",
+            [("blockquote", 0, 2)],
+            ["blockquotes cannot be nested"],
+        ),
+        (
+            '<a href="https://a.cn">x<blockquote>q</blockquote></a>',
+            [("blockquote", 1, 1)],
+            ["holds <blockquote>"],
+        ),
+        # allowed: pre with a language, code in pre, pre and links in a blockquote
+        ('<pre><code class="language-py">x</code></pre>', [("pre", 0, 1)], []),
+        ("<pre><code>x</code></pre>", [("pre", 0, 1)], []),
+        (
+            '<blockquote><pre>x</pre><a href="https://a.cn">l</a></blockquote>',
+            [("blockquote", 0, 2), ("pre", 0, 1), ("text_link", 1, 1)],
+            [],
+        ),
+        ('<b>x<a href="https://a.cn">y</a></b>', [("bold", 0, 2), ("text_link", 1, 1)], []),
+        ("<b>a</b><b>b</b>", [("bold", 0, 2)], []),  # one bold, as Telegram merges them
+        ('<code class="language-py">x</code>', [("code", 0, 1)], []),  # language only on pre
+    ],
+)
+def test_html_nesting_follows_telegrams_rules(
+    html: str, entities: list[tuple[str, int, int]], dropped: list[str]
+) -> None:
+    parsed = parse_html(html)
+    assert [(e["type"], e["offset"], e["length"]) for e in parsed.entities] == entities
+    assert len(parsed.dropped) == len(dropped)
+    for note, part in zip(parsed.dropped, dropped, strict=True):
+        assert part in note
+
+
+async def test_a_message_carries_the_entities_telegram_keeps(srv: BotApiServer, tg: Bot) -> None:
+    srv.user_sends_text(USER, "hi")
+    sent = await tg.send_message(USER, "<b>商家 <code>123</code></b>", parse_mode="HTML")
+    assert [(e.type, e.offset, e.length) for e in sent.entities] == [
+        ("bold", 0, 3),
+        ("code", 3, 3),
+    ]
+    # the same entities written another way are no change at all, as on Telegram
+    with pytest.raises(BadRequest, match="(?i)message is not modified"):
+        await tg.edit_message_text(
+            "<b>商家 </b><code>123</code>", USER, sent.message_id, parse_mode="HTML"
+        )
+
+
+# ---------------------------------------------------------------------- hooks and packaging
+async def test_observers_see_every_recorded_call(srv: BotApiServer, tg: Bot) -> None:
+    seen: list[str] = []
+
+    def broken(call: object) -> None:
+        raise RuntimeError("an observer's bug")
+
+    srv.observers += [lambda call: seen.append(call.method), broken]
+    await tg.get_me()
+    with pytest.raises(BadRequest):
+        await tg.send_message(USER, "no chat yet")
+    # the broken observer hurt nothing: both calls were answered as they should be
+    assert seen == ["getMe", "sendMessage"] and [c.ok for c in srv.calls[-2:]] == [True, False]
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_installed_bot_needs_neither_the_emulator_nor_aiohttp() -> None:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    project = config["project"]
+    assert not [d for d in project["dependencies"] if d.lower().startswith("aiohttp")]
+    assert "aiohttp>=3.9" in project["optional-dependencies"]["dev"]
+    assert "merchant-bot[dev]" in project["optional-dependencies"]["test"]
+    # the wheel holds the packages these patterns find: never the emulator
+    include = config["tool"]["setuptools"]["packages"]["find"]["include"]
+    assert not [p for p in include if fnmatch("devserver", p) or fnmatch("devserver.http", p)]
+    probe = (
+        "import sys\n"
+        "from bot.cli import main\n"
+        "try:\n    main(['run', '--help'])\nexcept SystemExit:\n    pass\n"
+        "import bot.app, bot.cli, bot.content_check, bot.lifespan, bot.scheduler, bot.store\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('aiohttp', 'devserver')))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_chat_without_the_emulator_says_how_to_get_it(tmp_path: Path) -> None:
+    probe = (
+        "import sys\n"
+        "sys.modules['devserver'] = None  # as in a plain wheel install\n"
+        "from bot.cli import main\n"
+        f"sys.exit(main(['chat', '--data', {str(tmp_path)!r}]))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert out.returncode == 2
+    [line] = out.stderr.strip().splitlines()
+    assert line.startswith("merchant-bot: chat needs the local Bot API emulator")
+    assert "pip install -e '.[dev]'" in line

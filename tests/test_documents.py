@@ -14,8 +14,8 @@ import pytest
 from telegram import Bot
 
 from bot import documents
-from bot.devserver.server import BotApiServer
 from bot.store import Store
+from devserver.server import BotApiServer
 from flows.core import Rejected, Stored, Upload
 
 NOW = datetime(2026, 9, 28, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))

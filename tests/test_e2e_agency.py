@@ -8,7 +8,7 @@ import re
 import yaml
 
 from bot.content import CONTENT_ROOT
-from bot.devserver.client import shown_since
+from devserver.client import shown_since
 from tests.test_e2e_foundation import assert_clean
 
 AGENCY = yaml.safe_load((CONTENT_ROOT / "zh-CN" / "agency.yaml").read_text("utf-8"))

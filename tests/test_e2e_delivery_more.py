@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 
 from bot import inbox, presenter
 from bot.clock import FixedClock
-from bot.devserver.server import BotApiServer
 from bot.runtime import Runtime
 from bot.store import Store
+from devserver.server import BotApiServer
 from flows import router
 from flows.core import Context, MerchantState, Press
 from tests.harness import contents, running_bot

@@ -12,7 +12,7 @@ import signal
 import sqlite3
 
 from bot import presenter
-from bot.devserver.server import BotApiServer
+from devserver.server import BotApiServer
 from tests.test_documents import PDF
 from tests.test_e2e_foundation import assert_clean
 from tests.test_run_command import EXE

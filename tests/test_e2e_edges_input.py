@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.devserver.client import shown_since
+from devserver.client import shown_since
 from flows import agency, apply, router
 from flows.core import Command, Context, MerchantState, OperatorOrder, Press, Text
 from flows.parsing import (

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.devserver.server import BotApiServer
 from bot.store import Store, migrations
+from devserver.server import BotApiServer
 from flows.core import MerchantState
 from tests.harness import running_bot
 from tests.test_documents import PDF

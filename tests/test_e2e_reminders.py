@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 from telegram import Bot
 
 from bot.clock import FixedClock
-from bot.devserver.server import BotApiServer
 from bot.scheduler import Scheduler
+from devserver.server import BotApiServer
 from flows import reminders as rem
 from flows.core import MerchantState
 from tests.harness import contents, running_bot

@@ -12,7 +12,7 @@ import re
 
 from bot import documents
 from bot.content_check import adapter_screens, walk
-from bot.devserver.client import Shown, html_to_plain
+from devserver.client import Shown, html_to_plain
 from flows.core import Button
 from tests.harness import contents
 from tests.test_documents import JPEG, PDF, PNG, ZIP

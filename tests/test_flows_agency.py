@@ -13,8 +13,8 @@ import pytest
 
 import bot.content_check as content_check
 from bot import callbacks
-from bot.devserver.client import html_to_plain
-from bot.devserver.html_check import visible_length
+from bot.telegram_html import visible_length
+from devserver.client import html_to_plain
 from flows import agency, questionnaire, router, selfcheck
 from flows.core import Command, Context, MerchantState, Outcome, Press, Screen, Text
 from tests.harness import contents

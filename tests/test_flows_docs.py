@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot import callbacks
-from bot.devserver.html_check import visible_length
+from bot.telegram_html import visible_length
 from flows import checklist as shared
 from flows import docs, router, uploads
 from flows.core import (

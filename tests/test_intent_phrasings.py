@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.devserver.html_check import visible_length
+from bot.telegram_html import visible_length
 from flows import router
 from flows.core import Command, Context, MerchantState, Text
 from flows.intents import IntentMatcher

@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.clock import FixedClock
-from bot.devserver.server import BotApiServer
+from devserver.server import BotApiServer
 from flows import reminders as rem
 from tests.harness import contents, running_bot
 

@@ -8,7 +8,7 @@ import signal
 import sys
 from pathlib import Path
 
-from bot.devserver.server import BotApiServer
+from devserver.server import BotApiServer
 
 EXE = str(Path(sys.executable).with_name("merchant-bot"))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from datetime import date
 
 MAX_MONEY_YUAN = 10_000_000_000
@@ -31,7 +32,7 @@ class ParseError(ValueError):
     def __repr__(self) -> str:
         return f"ParseError({self.code!r}, **{self.details!r})"
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Callable[..., ParseError], tuple[str, dict[str, object]]]:
         return (_rebuild_parse_error, (self.code, self.details))
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from telegram import Update
 
-from bot.devserver.server import BotApiServer
+from devserver.server import BotApiServer
 
 SHOWING_METHODS = frozenset(
     {"sendMessage", "editMessageText", "editMessageReplyMarkup", "sendDocument"}

@@ -1,8 +1,15 @@
-"""Strict checker for Telegram's HTML parse mode: returns the plain text and its entities.
+"""Telegram's HTML parse mode, checked strictly: the plain text and the entities a message gets.
+
+Used by `merchant-bot content-check` (every screen is parsed and measured as Telegram would)
+and by the local Bot API emulator (devserver/, not part of the installed bot).
 
 Built on :mod:`html.parser`, which is lenient by design; every construct it silently
-drops or repairs is turned into an error here, so the emulator is at least as strict as
-Telegram (stricter on purpose for bare ``&``, which Telegram would keep as text).
+drops or repairs is turned into an error here, so the checker is at least as strict as
+Telegram (stricter on purpose for bare ``&``, which Telegram would keep as text, and for ``<a>``
+without ``href``). Entities that may not nest (see ``_nest``) are not refused, as Telegram does
+not refuse them: they are dropped as Telegram drops them, and ``ParsedText.dropped`` says what
+formatting is lost. Sources: core.telegram.org/bots/api#formatting-options; tdlib/td
+MessageEntity.cpp (parse_html, fix_entities).
 """
 
 from __future__ import annotations
@@ -44,10 +51,14 @@ HtmlParseError = HtmlError  # alternative name
 
 @dataclass
 class ParsedText:
-    """Plain text (as Telegram stores it) plus its entities with UTF-16 offsets."""
+    """Plain text (as Telegram stores it) plus its entities with UTF-16 offsets.
+
+    dropped: formatting the HTML asks for that Telegram drops because the entities may not nest
+    that way (e.g. bold over a <code> part), one note each; the text is still sent."""
 
     text: str
     entities: list[dict[str, Any]] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -55,7 +66,24 @@ class _Open:
     tag: str
     offset: int  # UTF-16 offset in the plain text where the tag's content starts
     entity: dict[str, Any]
-    emit: bool = True
+    at: int  # byte offset of the start tag in the source
+
+
+@dataclass
+class _Raw:
+    """An entity as the HTML gives it, before Telegram's nesting rules are applied."""
+
+    entity: dict[str, Any]
+    tag: str
+    at: int
+
+    @property
+    def start(self) -> int:
+        return int(self.entity["offset"])
+
+    @property
+    def end(self) -> int:
+        return int(self.entity["offset"] + self.entity["length"])
 
 
 def utf16_len(s: str) -> int:
@@ -74,7 +102,7 @@ class _TelegramHTMLParser(HTMLParser):
         self._pos16 = 0
         self._stack: list[_Open] = []
         self._expect = 0  # index in source where the next construct must start
-        self.entities: list[dict[str, Any]] = []
+        self.raw: list[_Raw] = []
 
     # -- helpers -------------------------------------------------------------------------------
     def _abs(self) -> int:
@@ -151,7 +179,6 @@ class _TelegramHTMLParser(HTMLParser):
             self._fail(f'Unsupported start tag "{tag}" at byte offset {at}')
         attr = dict(attrs)
         entity: dict[str, Any] = {"type": kind}
-        emit = True
         if tag == "span" and attr.get("class") != "tg-spoiler":
             self._fail(f'Tag "span" must have class "tg-spoiler" at byte offset {at}')
         elif tag == "a":
@@ -166,13 +193,11 @@ class _TelegramHTMLParser(HTMLParser):
             entity["custom_emoji_id"] = emoji_id
         elif tag == "blockquote" and "expandable" in attr:
             entity["type"] = "expandable_blockquote"
-        elif tag == "code" and self._stack and self._stack[-1].tag == "pre":
-            # <pre><code class="language-x"> is a single pre entity carrying the language
-            emit = False
+        elif tag == "code":
             cls = attr.get("class") or ""
             if cls.startswith("language-") and len(cls) > len("language-"):
-                self._stack[-1].entity["language"] = cls[len("language-") :]
-        self._stack.append(_Open(tag, self._pos16, entity, emit))
+                entity["language"] = cls[len("language-") :]  # kept only for <pre><code>
+        self._stack.append(_Open(tag, self._pos16, entity, at))
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self._fail(f'Unsupported self-closing tag "{tag}" at byte offset {self._byte(self._abs())}')
@@ -191,8 +216,17 @@ class _TelegramHTMLParser(HTMLParser):
             )
         self._stack.pop()
         length = self._pos16 - top.offset
-        if top.emit and length > 0:
-            self.entities.append({**top.entity, "offset": top.offset, "length": length})
+        if length <= 0:
+            return
+        entity = {**top.entity, "offset": top.offset, "length": length}
+        last = self.raw[-1].entity if self.raw else None
+        same = last is not None and (last["offset"], last["length"]) == (top.offset, length)
+        if tag == "pre" and same and last is not None and last["type"] == "code":
+            # <pre><code class="language-x">…</code></pre>: one pre entity with a language
+            if "language" in last:
+                self.raw[-1] = _Raw({**last, "type": "pre"}, "pre", top.at)
+                return
+        self.raw.append(_Raw(entity, tag, top.at))
 
     def handle_comment(self, data: str) -> None:
         self._fail(f"Unsupported start tag at byte offset {self._byte(self._abs())}")
@@ -212,7 +246,104 @@ class _TelegramHTMLParser(HTMLParser):
             self._fail(f"Unsupported character at byte offset {self._byte(self._expect)}")
         if self._stack:
             self._fail(f'Can\'t find end tag corresponding to start tag "{self._stack[-1].tag}"')
-        return ParsedText("".join(self._parts), self.entities)
+        for raw in self.raw:
+            if raw.entity["type"] == "code":
+                raw.entity.pop("language", None)  # a language only counts on a pre
+        entities, dropped = _nest(self.raw)
+        return ParsedText("".join(self._parts), entities, dropped)
+
+
+_SPLITTABLE = frozenset({"bold", "italic", "underline", "strikethrough", "spoiler"})
+_BLOCKQUOTES = frozenset({"blockquote", "expandable_blockquote"})
+_PRE = frozenset({"pre", "code"})
+# Telegram's order for entities on the same text (MessageEntity::get_type_priority)
+_PRIORITY = {"pre": 11, "code": 20, "text_link": 49, "custom_emoji": 99}
+
+
+def _intersecting(kept: list[_Raw], raw: _Raw) -> _Raw | None:
+    return next((k for k in kept if k.start < raw.end and raw.start < k.end), None)
+
+
+def _nest(raws: list[_Raw]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Apply Telegram's nesting rules (core.telegram.org/bots/api#formatting-options; tdlib/td
+    MessageEntity.cpp fix_entities): Telegram does not refuse such HTML, it drops what may not
+    nest, so a message keeps its text and loses that formatting. Returns the entities Telegram
+    keeps and a note for each piece of formatting it drops.
+
+    * links, custom emoji, pre and code cannot contain each other: the outer one stays (for one
+      span of text, pre before code before a link);
+    * blockquotes cannot be nested (the outer stays); one may hold links, code and pre, but a
+      link or code around a blockquote is dropped;
+    * bold, italic, underline, strikethrough and spoiler nest with anything, except that they
+      do not apply inside pre and code: they are cut around them.
+
+    Not modelled (nothing is lost): Telegram may split a bold span at a nested link into pieces.
+    """
+    dropped: list[str] = []
+    order = sorted(
+        raws,
+        key=lambda r: (
+            r.start,
+            -(r.end - r.start),
+            _PRIORITY.get(r.entity["type"], 0) - ("language" in r.entity),
+        ),
+    )
+    blockquotes: list[_Raw] = []
+    for raw in (r for r in order if r.entity["type"] in _BLOCKQUOTES):
+        outer = _intersecting(blockquotes, raw)
+        if outer is None:
+            blockquotes.append(raw)
+        else:
+            dropped.append(f"<{raw.tag}> at byte offset {raw.at}: blockquotes cannot be nested")
+    continuous: list[_Raw] = []
+    for raw in (r for r in order if r.entity["type"] not in _SPLITTABLE | _BLOCKQUOTES):
+        outer = _intersecting(continuous, raw)
+        quote = next((q for q in blockquotes if raw.start < q.end and q.start < raw.end), None)
+        if outer is not None:
+            if (outer.tag, raw.tag, outer.start, outer.end) == ("pre", "code", raw.start, raw.end):
+                continue  # <pre><code>…</code></pre>: the block as documented, nothing lost
+            dropped.append(
+                f"<{raw.tag}> at byte offset {raw.at}: inside <{outer.tag}> at byte offset "
+                f"{outer.at} (links, custom emoji, pre and code cannot contain each other)"
+            )
+        elif quote is not None and (raw.start < quote.start or quote.end < raw.end):
+            dropped.append(
+                f"<{raw.tag}> at byte offset {raw.at}: it holds <{quote.tag}> at byte offset "
+                f"{quote.at} (only a blockquote may hold other blocks)"
+            )
+        else:
+            continuous.append(raw)
+    pres = [r for r in continuous if r.entity["type"] in _PRE]
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for raw in (r for r in raws if r.entity["type"] in _SPLITTABLE):
+        pieces = [(raw.start, raw.end)]
+        for pre in pres:
+            if pre.end <= raw.start or raw.end <= pre.start:
+                continue
+            inside = pre.start <= raw.start and raw.end <= pre.end
+            where = "inside" if inside else "over"
+            dropped.append(
+                f"<{raw.tag}> at byte offset {raw.at}: no effect {where} <{pre.tag}> at byte "
+                f"offset {pre.at} (pre and code take no other formatting)"
+            )
+            pieces = [
+                part
+                for a, b in pieces
+                for part in ((a, min(b, pre.start)), (max(a, pre.end), b))
+                if part[0] < part[1]
+            ]
+        spans.setdefault(raw.entity["type"], []).extend(pieces)
+    entities = [r.entity for r in (*blockquotes, *continuous)]
+    for kind, pieces in spans.items():
+        merged: list[list[int]] = []
+        for a, b in sorted(pieces):  # overlapping or touching spans of one kind are one
+            if merged and a <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], b)
+            else:
+                merged.append([a, b])
+        entities += [{"type": kind, "offset": a, "length": b - a} for a, b in merged]
+    entities.sort(key=lambda e: (e["offset"], -e["length"]))
+    return entities, dropped
 
 
 def parse_html(source: str) -> ParsedText:
@@ -240,7 +371,7 @@ def strip_text(parsed: ParsedText) -> ParsedText:
             if end > start:
                 entities.append({**ent, "offset": start, "length": end - start})
     entities = sorted(entities, key=lambda e: (e["offset"], -e["length"]))
-    return ParsedText(stripped, entities)
+    return ParsedText(stripped, entities, parsed.dropped)
 
 
 def visible_length(source: str) -> int:
