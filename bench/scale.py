@@ -53,7 +53,7 @@ class Journey:
         self.catalog = catalog
         self.now = now
         self.state = MerchantState(1, created=True)
-        self.records: list[dict[str, Any]] = []
+        self.records: list[Any] = []  # flows.core.StatusChange
         self.last_buttons: list[Any] = []
 
     def _ctx(self) -> Any:
@@ -230,10 +230,10 @@ def build(path: Path, n: int, seed: int = 7) -> dict[str, Any]:
                 (
                     uid,
                     iso(datetime.combine(when, NOW.timetz())),
-                    record["by"],
-                    record["old"],
-                    record["new"],
-                    record.get("note", ""),
+                    record.by,
+                    record.old,
+                    record.new,
+                    record.note,
                 )
             )
     db = sqlite3.connect(path, isolation_level=None)

@@ -115,9 +115,9 @@ class HttpFront:
             return _error(err)
         except Exception as exc:  # a bug in the emulator: make it loud, not a hang
             log.exception("Bot API emulator failed on %s", method)
-            err = ApiError(500, f"Internal Server Error: emulator bug: {exc!r}")
-            self.record(method, params, err, chat_id, None)
-            return _error(err)
+            bug = ApiError(500, f"Internal Server Error: emulator bug: {exc!r}")
+            self.record(method, params, bug, chat_id, None)
+            return _error(bug)
         self.record(method, params, None, chat_id, result)
         if self.faults.answer_lost(method) and request.transport is not None:
             # The request took effect, but the answer is lost on the way back: the client
