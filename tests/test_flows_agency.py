@@ -17,6 +17,8 @@ from bot.telegram_html import visible_length
 from devserver.client import html_to_plain
 from flows import agency, questionnaire, router, selfcheck
 from flows.core import Command, Context, MerchantState, Outcome, Press, Screen, Text
+from tests import flowkit
+from tests.flowkit import actions, labels, text_of
 from tests.harness import contents
 
 NOW = datetime(2026, 9, 28, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
@@ -41,26 +43,8 @@ def ctx() -> Context:
     return Context(CONTENT.catalog, NOW)
 
 
-class Session:
-    """One merchant's state carried from event to event, like the store does."""
-
-    def __init__(self, ctx: Context, **data: object) -> None:
-        self.ctx = ctx
-        self.state = MerchantState(7, created=False, data=dict(data))
-        self.out: Outcome | None = None
-
-    def do(self, event) -> Outcome:
-        self.out = router.handle(self.state, event, self.ctx)
-        self.state = self.out.state
-        return self.out
-
-    def press(self, action: str, *args: object) -> Outcome:
-        return self.do(Press(action, tuple(str(a) for a in args)))
-
-    @property
-    def screen(self) -> Screen:
-        assert self.out is not None and self.out.screens
-        return self.out.screens[-1]
+class Session(flowkit.Session):
+    """A merchant vetting agencies."""
 
     @property
     def cands(self) -> list[dict]:
@@ -69,27 +53,6 @@ class Session:
     def add(self, name: str) -> Outcome:
         self.press("agadd")
         return self.do(Text(name))
-
-
-def text_of(screen: Screen) -> str:
-    """What the merchant reads."""
-    return html_to_plain(CONTENT.render_text(screen.template, screen.data))
-
-
-def actions(screen: Screen) -> list[tuple[str, tuple[str, ...]]]:
-    return [(b.action, b.args) for row in screen.buttons for b in row]
-
-
-def labels(screen: Screen) -> list[str]:
-    return [CONTENT.label(b) for row in screen.buttons for b in row]
-
-
-def button(screen: Screen, action: str, *args: str):
-    for row in screen.buttons:
-        for b in row:
-            if b.action == action and b.args[: len(args)] == args:
-                return b
-    raise LookupError((action, args, actions(screen)))
 
 
 # --- entry and route ----------------------------------------------------------------------

@@ -26,6 +26,9 @@ from flows.core import (
     Stored,
     Upload,
 )
+from tests import flowkit
+from tests.flowkit import actions, render, state_with
+from tests.flowkit import label_keys as labels
 from tests.harness import contents
 
 NOW = datetime(2026, 9, 28, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
@@ -44,24 +47,7 @@ def ctx() -> Context:
 
 def run(state: MerchantState, event: Event, ctx: Context) -> Outcome:
     """One event through the router (as the adapter does)."""
-    return router.handle(state, event, ctx)
-
-
-def state_with(**data: object) -> MerchantState:
-    return MerchantState(7, created=False, data=dict(data))
-
-
-def actions(screen: Screen) -> list[tuple[str, tuple[str, ...]]]:
-    return [(b.action, b.args) for row in screen.buttons for b in row]
-
-
-def labels(screen: Screen) -> list[str]:
-    return [b.label for row in screen.buttons for b in row]
-
-
-def render(screen: Screen) -> str:
-    content = contents().default
-    return content.render_text(screen.template, screen.data)
+    return flowkit.run(state, event, ctx=ctx)
 
 
 def upload(size: int | None = 1000, name: str = "a.pdf", kind: str = "document") -> Upload:

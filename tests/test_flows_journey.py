@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from flows import router
 from flows.core import Command, Context, Erase, MerchantState, Press, Text
+from tests import flowkit
 from tests.harness import contents
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -23,11 +23,7 @@ CTX = ctx_at(2026, 9, 28)
 
 def run(state: MerchantState, *events, ctx: Context = CTX):
     """Feed events in order, carrying the state; return the last outcome."""
-    out = None
-    for event in events:
-        out = router.handle(state, event, ctx)
-        state = MerchantState(state.user_id, created=False, data=out.state.data)
-    return out
+    return flowkit.run(state, *events, ctx=ctx)
 
 
 def on_route(route: str = "platform") -> MerchantState:

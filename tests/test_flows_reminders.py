@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from flows import reminders as rem
-from flows import router
 from flows.core import (
     Command,
     Context,
@@ -19,6 +18,7 @@ from flows.core import (
     Text,
 )
 from flows.status import deadline_in, status_aliases
+from tests import flowkit
 from tests.harness import contents
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -153,12 +153,8 @@ def test_deadline_from_an_operator_note(note, expected):
 
 
 def run(state, *events, now=None, operator=False):
-    ctx = Context(CATALOG, now or at(2026, 9, 28, 11), is_operator=operator)
-    out = None
-    for event in events:
-        out = router.handle(state, event, ctx)
-        state = MerchantState(state.user_id, created=False, data=out.state.data)
-    return out
+    ctx = flowkit.context(now or at(2026, 9, 28, 11), operator=operator)
+    return flowkit.run(state, *events, ctx=ctx)
 
 
 def submitted() -> MerchantState:

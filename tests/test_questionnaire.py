@@ -23,6 +23,7 @@ from flows.questionnaire import (
     answers,
     is_answered,
 )
+from tests.flowkit import actions as presses
 
 NOW = datetime(2026, 9, 28, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 # Section "basics": groups g1 (4 items), g2 (3), g3 (1); section "flags": 2 items.
@@ -102,10 +103,6 @@ class Box:
     def screen(self) -> Screen:
         assert self.out is not None and self.out.screens
         return self.out.screens[-1]
-
-
-def presses(screen: Screen) -> list[tuple[str, tuple[str, ...]]]:
-    return [(b.action, b.args) for row in screen.buttons for b in row]
 
 
 def asked(screen: Screen) -> str:
