@@ -98,6 +98,7 @@ async def commit(
     """Make the flow's decision durable before anything is shown to the merchant: the state,
     its history records and reminder plan (when changed) in one transaction, together with the
     update marked applied and its rendered replies (bot.inbox)."""
+    kept = [r.kept() for r in replies or ()]
     if outcome.effect(Erase):
         # files first, then every row at once with the update marked applied: a crash in
         # between leaves the update to be handled again, never a file without its row
@@ -105,7 +106,7 @@ async def commit(
         await runtime.store.erase_merchant(
             user_id,
             update_id=update_id,
-            replies=[r.kept() for r in replies or ()] if update_id is not None else None,
+            replies=kept,
         )
         runtime.on_plan_change()
         return
@@ -121,7 +122,7 @@ async def commit(
             stage=outcome.stage,
             from_merchant=chat is not None,
             update_id=update_id,
-            replies=[r.kept() for r in replies or ()] if update_id is not None else None,
+            replies=kept,
         )
     if outcome.plan is not None or reachable_again:
         runtime.on_plan_change()  # new reminders, or a merchant reachable again

@@ -198,8 +198,7 @@ async def delete_documents(store: Store, files_dir: Path, user_id: int) -> int:
     Files go first: if the bot stops half-way, the rows left point to missing files and a
     second run finishes the job; no file is left without a row that leads to it.
     """
-    paths = [row["path"] for row in await list_documents(store, user_id)]
-    await asyncio.to_thread(_remove_files, files_dir, user_id, paths)
+    await remove_files(store, files_dir, user_id)
     async with store.transaction() as db:
         cur = await db.execute("DELETE FROM documents WHERE user_id = ?", (user_id,))
         count = cur.rowcount

@@ -21,7 +21,6 @@ from flows.core import (
 )
 from flows.state import MerchantData
 
-IN_REVIEW = review.IN_REVIEW
 # Keys that say nothing about the journey (a first /help or 你好 leaves only these behind).
 TRANSIENT_KEYS = frozenset({"input", "suspended"})
 
@@ -61,7 +60,7 @@ def stages(data: MerchantData, ctx: Context) -> list[dict[str, Any]]:
     add("submit", "done" if submitted else "todo", "aphow")
     if status in ("approved", "joined"):
         review_state = "done"
-    elif status in IN_REVIEW:
+    elif status in review.IN_REVIEW:
         review_state = "doing"
     else:
         review_state = "todo"

@@ -68,11 +68,6 @@ def quiet_end(moment: datetime, tz: tzinfo) -> datetime:
     return at_local(day, tz, QUIET_END)
 
 
-def out_of_quiet_hours(moment: datetime, tz: tzinfo) -> datetime:
-    """The moment itself, or the end of the quiet hours it falls in."""
-    return quiet_end(moment, tz) if in_quiet_hours(moment, tz) else moment
-
-
 def snoozed_until(now: datetime, due: datetime, tz: tzinfo) -> datetime:
     """When a reminder snoozed now comes again: a day after it was due (or after now, if it
     already came). A day after an evening falls in the quiet hours: it comes that morning

@@ -13,6 +13,7 @@ from bot.clock import FixedClock
 from tests.harness import running_bot
 from tests.test_cli import run_cli
 from tests.test_e2e_foundation import assert_clean
+from tests.test_e2e_reminders import reminder_calls
 
 SH = ZoneInfo("Asia/Shanghai")
 OPERATOR = 900
@@ -24,15 +25,7 @@ def local(y, mo, d, h=0, mi=0) -> datetime:
 
 def reminders_to(server, chat_id):
     """The reminders (⏰ title, not the /reminders settings screen) sent to one chat."""
-    return [
-        c
-        for c in server.calls
-        if c.method == "sendMessage"
-        and c.ok
-        and c.chat_id == chat_id
-        and c.params["text"].startswith("⏰")
-        and "提醒设置</b>" not in c.params["text"]
-    ]
+    return reminder_calls(server, chat_id)
 
 
 async def move_to(bot, clock, moment: datetime) -> int:

@@ -148,18 +148,31 @@ def _fields(tmp_path, chat_id) -> dict:
     return json.loads(state)["application"]["fields"]
 
 
+async def _kill_while_held(server, proc, method: str) -> None:
+    """The bot waits on a held `method` call: kill -9 it there, then let the call go (it
+    fails, never carried out)."""
+    try:
+        await server.wait_held(method)
+        proc.send_signal(signal.SIGKILL)
+        await proc.wait()
+    finally:
+        server.release()
+
+
+async def _stop(proc) -> None:
+    """SIGTERM, and a clean exit."""
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = await asyncio.wait_for(proc.communicate(), timeout=30)
+    assert proc.returncode == 0, stderr.decode()
+
+
 async def test_killed_while_answering_the_answer_comes_after_the_restart_once(tmp_path):
     async with BotApiServer() as server:
         proc = await _start(server, tmp_path)
-        try:
-            await _prepare_form(server, 811)
-            server.hang("sendMessage")  # the Bot API is slow to take the answer
-            server.user_sends_text(811, "星河家居用品店")
-            await server.wait_held("sendMessage")
-            proc.send_signal(signal.SIGKILL)
-            await proc.wait()
-        finally:
-            server.release()
+        await _prepare_form(server, 811)
+        server.hang("sendMessage")  # the Bot API is slow to take the answer
+        server.user_sends_text(811, "星河家居用品店")
+        await _kill_while_held(server, proc, "sendMessage")
         since = server.mark()
         proc = await _start(server, tmp_path)
         try:
@@ -174,35 +187,28 @@ async def test_killed_while_answering_the_answer_comes_after_the_restart_once(tm
             ]
             assert [c.ok for c in answers] == [True]
         finally:
-            proc.send_signal(signal.SIGTERM)
-            _, stderr = await asyncio.wait_for(proc.communicate(), timeout=30)
-        assert proc.returncode == 0, stderr.decode()
+            await _stop(proc)
 
 
 async def test_killed_before_the_update_took_effect_it_is_handled_after_the_restart(tmp_path):
     async with BotApiServer() as server:
         proc = await _start(server, tmp_path)
-        try:
-            await _choose_route(server, 812, "托管公司")
-            since = server.mark()
-            server.user_sends_text(812, "/docs")
-            checklist = await _reply(server, 812, since)
-            item = next(
-                b["callback_data"]
-                for row in checklist.params["reply_markup"]["inline_keyboard"]
-                for b in row
-                if "营业执照" in b["text"]
-            )
-            since = server.mark()
-            server.user_clicks(812, checklist.result["message_id"], item)
-            await _reply(server, 812, since, "editMessageText")  # the item's own screen
-            server.hang("getFile")  # the download of the sent file is slow
-            server.user_sends_document(812, PDF, "营业执照.pdf", "application/pdf")
-            await server.wait_held("getFile")
-            proc.send_signal(signal.SIGKILL)
-            await proc.wait()
-        finally:
-            server.release()
+        await _choose_route(server, 812, "托管公司")
+        since = server.mark()
+        server.user_sends_text(812, "/docs")
+        checklist = await _reply(server, 812, since)
+        item = next(
+            b["callback_data"]
+            for row in checklist.params["reply_markup"]["inline_keyboard"]
+            for b in row
+            if "营业执照" in b["text"]
+        )
+        since = server.mark()
+        server.user_clicks(812, checklist.result["message_id"], item)
+        await _reply(server, 812, since, "editMessageText")  # the item's own screen
+        server.hang("getFile")  # the download of the sent file is slow
+        server.user_sends_document(812, PDF, "营业执照.pdf", "application/pdf")
+        await _kill_while_held(server, proc, "getFile")
         since = server.mark()
         proc = await _start(server, tmp_path)
         try:
@@ -212,6 +218,4 @@ async def test_killed_before_the_update_took_effect_it_is_handled_after_the_rest
                 (kept,) = db.execute("SELECT COUNT(*) FROM documents").fetchone()
             assert kept == 1
         finally:
-            proc.send_signal(signal.SIGTERM)
-            _, stderr = await asyncio.wait_for(proc.communicate(), timeout=30)
-        assert proc.returncode == 0, stderr.decode()
+            await _stop(proc)

@@ -29,6 +29,7 @@ from bot.clock import FixedClock
 from devserver.server import BotApiServer
 from flows import reminders as rem
 from tests.harness import contents, running_bot
+from tests.test_e2e_reminders import reminder_calls
 
 SH = ZoneInfo("Asia/Shanghai")
 OPERATOR = 900
@@ -48,15 +49,7 @@ step = st.one_of(
 
 
 def reminder_messages(server, chat_id: int) -> int:
-    return sum(
-        1
-        for c in server.calls
-        if c.method == "sendMessage"
-        and c.ok
-        and c.chat_id == chat_id
-        and c.params["text"].startswith("⏰")
-        and "提醒设置</b>" not in c.params["text"]
-    )
+    return len(reminder_calls(server, chat_id))
 
 
 class Journey:
