@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: chat test run bench lint typecheck content-check clean
+.PHONY: chat test run bench lint typecheck content-check browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,14 @@ chat: $(STAMP)
 run: $(STAMP)
 	$(BIN)/merchant-bot run
 
-test: $(STAMP)
+# The console's browser tests need Debian's chromium: installed when missing and possible
+# (root on Debian), otherwise those tests are skipped with the reason (tests/setup_browser.sh).
+browser:
+	@sh tests/setup_browser.sh
+
+test: $(STAMP) browser
 	$(BIN)/merchant-bot content-check
+	$(BIN)/python -m bot.diagrams --check
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from bench.common import TOKEN, Control, Cpu, emit, peak_rss_mb, quiet_logging, rss_mb
 from bench.echo import build_echo, start_echo
 from bench.scripts import CONVERSATION, steps
+from bot.runtime import run_loop
 
 WARMUP_FIRST_ID = 9_000_000
 FIRST_ID = 1_000_000
@@ -92,4 +93,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--params", required=True)
     quiet_logging()
-    emit(asyncio.run(run(json.loads(parser.parse_args().params))))
+    params = json.loads(parser.parse_args().params)
+    # ours runs on the loop `merchant-bot run` uses; the echo baseline on PTB's default
+    emit(run_loop(run(params)) if params["bot"] == "ours" else asyncio.run(run(params)))

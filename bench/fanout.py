@@ -23,6 +23,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bench.common import TOKEN, Control, Cpu, emit, peak_rss_mb, quiet_logging, rss_mb
+from bot.runtime import run_loop
 
 TZ = ZoneInfo("Asia/Shanghai")
 FIRST_ID = 20_000_000
@@ -126,4 +127,4 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--params", required=True)
     quiet_logging()
-    emit(asyncio.run(run(json.loads(parser.parse_args().params))))
+    emit(run_loop(run(json.loads(parser.parse_args().params))))  # as `merchant-bot run` does

@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 
 from bench.common import TOKEN, Control, emit, peak_rss_mb, quiet_logging, rss_mb
 from bench.scripts import STATUS, steps
+from bot.runtime import run_loop
 
 TZ = ZoneInfo("Asia/Shanghai")
 FIRST_ID = 100_000_000
@@ -366,4 +367,4 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--params", required=True)
     quiet_logging()
-    emit(asyncio.run(run(json.loads(parser.parse_args().params))))
+    emit(run_loop(run(json.loads(parser.parse_args().params))))  # as `merchant-bot run` does

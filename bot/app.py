@@ -28,10 +28,12 @@ from telegram.ext import (
 
 from bot import callbacks, documents, inbox, presenter
 from bot.content import Content
+from bot.request import AiohttpRequest
 from bot.runtime import Runtime
 from flows import router
 from flows.core import (
     Command,
+    ConsoleLogin,
     Context,
     Download,
     Erase,
@@ -173,6 +175,15 @@ async def run_operator(
     return router.done_screen(target, order.status, order.note, delivered, reason)
 
 
+async def console_link(ctx: ContextTypes.DEFAULT_TYPE, login: ConsoleLogin) -> Screen:
+    """/console: a fresh one-time link from the running console (bot.console), or the notice
+    that it is turned off (BOT_CONSOLE_PORT=0)."""
+    console = ctx.bot_data.get("console")  # put there by bot.console.Console.start
+    if console is None:
+        return router.console_screen(None, 0)
+    return router.console_screen(await console.issue_link(login.by), console.link_minutes)
+
+
 def make_dispatch(
     runtime: Runtime,
 ) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]:
@@ -262,6 +273,10 @@ def make_dispatch(
                     await presenter.deliver(ctx.bot, out)
                 if outcome.effect(Export):
                     await presenter.send_export(ctx.bot, runtime, user.id, chat_id)
+                login = outcome.effect(ConsoleLogin)
+                if login is not None:
+                    link = await console_link(ctx, login)
+                    await presenter.deliver(ctx.bot, presenter.render(content, link, chat_id))
             if order is not None:
                 # outside the operator's own lock: the target merchant's lock is taken instead
                 reply = await run_operator(
@@ -317,6 +332,9 @@ def build_application(
         .base_url(base_url)
         .base_file_url(base_file_url)
         .concurrent_updates(concurrency)
+        # aiohttp instead of httpx: a third of the CPU per update (bot.request)
+        .request(AiohttpRequest(connection_pool_size=concurrency))
+        .get_updates_request(AiohttpRequest(connection_pool_size=1))
         # every text is HTML (content/ escapes every variable)
         .defaults(Defaults(parse_mode=ParseMode.HTML))
         # every update is on disk before the next getUpdates confirms it (bot.inbox)

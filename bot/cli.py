@@ -1,4 +1,5 @@
-"""The `merchant-bot` command: run (Telegram), chat (offline playground), content-check."""
+"""The `merchant-bot` command: run (Telegram), chat (offline playground), content-check,
+console-link (a login link to the operator web console)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import logging
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.config import (
     ConfigError,
@@ -18,6 +20,10 @@ from bot.config import (
     require_token,
 )
 from bot.logsetup import setup_logging
+from bot.runtime import run_loop
+
+if TYPE_CHECKING:
+    from bot.console import ConsoleOptions
 
 log = logging.getLogger("merchant_bot")
 
@@ -55,8 +61,13 @@ async def serve(settings: Settings, token: str) -> None:
             token=token,
             base_url=settings.telegram_api_url,
             base_file_url=settings.base_file_url,
+            console=console_options(settings),
         ) as running:
             log.info("serving @%s by long polling", running.app.bot.username)
+            if running.console is not None:
+                log.info(
+                    "operator console: %s (send /console to the bot to log in)", running.console.url
+                )
             await stop.wait()
     except InvalidToken:
         raise ConfigError("TELEGRAM_BOT_TOKEN was refused by the Bot API server") from None
@@ -64,6 +75,23 @@ async def serve(settings: Settings, token: str) -> None:
         raise StartupError(
             f"cannot reach the Bot API at {settings.telegram_api_url} ({exc.message})"
         ) from None
+    except OSError as exc:  # the console's address is taken or cannot be bound
+        raise StartupError(
+            f"cannot serve the operator console on {settings.bot_console_host}:"
+            f"{settings.bot_console_port} ({exc.strerror or exc}); set BOT_CONSOLE_PORT "
+            "to a free port, or 0 to turn the console off"
+        ) from None
+
+
+def console_options(settings: Settings) -> ConsoleOptions | None:
+    """Where the console listens (None when BOT_CONSOLE_PORT is 0: no console)."""
+    from bot.console import ConsoleOptions
+
+    if settings.bot_console_port == 0:
+        return None
+    return ConsoleOptions(
+        settings.bot_console_host, settings.bot_console_port, settings.console_url
+    )
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -78,7 +106,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     check_writable_database(settings.bot_database)
     check_writable_dir(settings.bot_files_dir, "BOT_FILES_DIR")
     setup_logging(logging.INFO, secrets=[token])
-    asyncio.run(serve(settings, token))
+    run_loop(serve(settings, token))
     return 0
 
 
@@ -109,6 +137,14 @@ def cmd_chat(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_console_link(args: argparse.Namespace) -> int:
+    """`merchant-bot console-link ID`: print a one-time console login link (for local use)."""
+    from bot.console.links import print_link
+
+    settings = load_settings()
+    return asyncio.run(print_link(settings, args.operator_id))
+
+
 def cmd_content_check(args: argparse.Namespace) -> int:
     """`merchant-bot content-check`."""
     from bot.content_check import main as check_main
@@ -116,11 +152,35 @@ def cmd_content_check(args: argparse.Namespace) -> int:
     return check_main()
 
 
+SETTINGS_HELP = """\
+settings (environment variables, also read from .env):
+  TELEGRAM_BOT_TOKEN   the bot's token (required by run)
+  TELEGRAM_API_URL     Bot API base URL (default https://api.telegram.org/bot)
+  BOT_DATABASE         SQLite file (default data/merchant-bot.sqlite3)
+  BOT_FILES_DIR        where uploaded documents are kept (default data/files)
+  BOT_ADMIN_IDS        comma-separated Telegram user ids of operators
+  BOT_TIMEZONE         default time zone for merchants (default Asia/Shanghai)
+  BOT_CONSOLE_HOST     where the operator web console listens (default 127.0.0.1)
+  BOT_CONSOLE_PORT     its port (default 8080); 0 turns the console off
+  BOT_CONSOLE_URL      its public base URL, written into /console login links
+                       (default http://BOT_CONSOLE_HOST:BOT_CONSOLE_PORT)
+"""
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser."""
-    p = argparse.ArgumentParser(prog="merchant-bot", description=__doc__)
+    p = argparse.ArgumentParser(
+        prog="merchant-bot",
+        description=__doc__,
+        epilog=SETTINGS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = p.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="serve Telegram by long polling (needs TELEGRAM_BOT_TOKEN)")
+    sub.add_parser(
+        "run",
+        help="serve Telegram by long polling (needs TELEGRAM_BOT_TOKEN), and the operator "
+        "console on BOT_CONSOLE_HOST:BOT_CONSOLE_PORT",
+    )
     chat = sub.add_parser("chat", help="play the bot in the terminal, offline, no token needed")
     chat.add_argument(
         "--data",
@@ -137,13 +197,25 @@ def parser() -> argparse.ArgumentParser:
     )
     chat.add_argument("-v", "--verbose", action="store_true", help="show the bot's logs")
     sub.add_parser("content-check", help="render every screen and check Telegram's limits")
+    link = sub.add_parser(
+        "console-link",
+        help="print a one-time login link to the operator web console (10 minutes, single use)",
+    )
+    link.add_argument(
+        "operator_id", type=int, help="an operator's Telegram user id (BOT_ADMIN_IDS)"
+    )
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
     args = parser().parse_args(argv)
-    handlers = {"run": cmd_run, "chat": cmd_chat, "content-check": cmd_content_check}
+    handlers = {
+        "run": cmd_run,
+        "chat": cmd_chat,
+        "content-check": cmd_content_check,
+        "console-link": cmd_console_link,
+    }
     try:
         return handlers[args.command](args)
     except ConfigError as exc:

@@ -31,6 +31,10 @@ class Settings(BaseSettings):
         default=frozenset(), alias="BOT_ADMIN_IDS"
     )
     bot_timezone: str = Field(default="Asia/Shanghai", alias="BOT_TIMEZONE")
+    # The operator console (bot/console/): where it listens, and the base URL of login links.
+    bot_console_host: str = Field(default="127.0.0.1", alias="BOT_CONSOLE_HOST")
+    bot_console_port: int = Field(default=8080, ge=0, le=65535, alias="BOT_CONSOLE_PORT")
+    bot_console_url: str = Field(default="", alias="BOT_CONSOLE_URL")
 
     @field_validator("bot_admin_ids", mode="before")
     @classmethod
@@ -65,6 +69,24 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError(f"must start with http:// or https://, got {value!r}")
         return value
+
+    @field_validator("bot_console_url")
+    @classmethod
+    def _check_console_url(cls, value: str) -> str:
+        """Empty (built from host and port) or an http(s) base URL."""
+        value = value.strip().rstrip("/")
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError(f"must start with http:// or https://, got {value!r}")
+        return value
+
+    @property
+    def console_url(self) -> str:
+        """The console's public base URL: BOT_CONSOLE_URL, or http://HOST:PORT."""
+        if self.bot_console_url:
+            return self.bot_console_url
+        host = self.bot_console_host
+        host = f"[{host}]" if ":" in host else host  # an IPv6 address
+        return f"http://{host}:{self.bot_console_port}"
 
     @property
     def tz(self) -> ZoneInfo:

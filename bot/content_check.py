@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -25,6 +25,7 @@ from flows.core import (
     Context,
     Event,
     MerchantState,
+    Outcome,
     Press,
     Rejected,
     Screen,
@@ -117,6 +118,7 @@ def _entry_events() -> Iterator[Event | Operator]:
     for args in ("", "x", "12"):
         yield Operator(Command("merchant", args))
     yield Operator(Command("stats"))
+    yield Operator(Command("console"))
     yield Command("submitted", "2026-09-28")
     yield Command("submitted", "2099-01-01")
     yield Command("submitted", "yesterday")
@@ -156,7 +158,15 @@ def _seed_states() -> list[MerchantState]:
     return seeds
 
 
-def walk(content: Content) -> Iterator[tuple[str, Screen | Exception]]:
+# Told of every step of the walk: the template of the screen whose button was pressed or whose
+# field was answered (None for an entry event), the event (for an upload: the adapter's
+# verdict), the state before it and the outcome (bot.diagrams).
+EdgeObserver = Callable[[str | None, Event, MerchantState, Outcome], None]
+
+
+def walk(
+    content: Content, on_edge: EdgeObserver | None = None
+) -> Iterator[tuple[str, Screen | Exception]]:
     """Every distinct screen reachable from the seeds by commands, texts and buttons."""
     now = datetime(2026, 9, 28, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
     ctx = Context(content.catalog, now)
@@ -165,12 +175,17 @@ def walk(content: Content) -> Iterator[tuple[str, Screen | Exception]]:
     # they come first so that the bounded walk reaches their deepest screens.
     seeds = [
         MerchantState(1, created=False, data=data)
-        for module in router.FEATURES
-        if hasattr(module, "check_seeds")
-        for data in module.check_seeds(content.catalog)
+        for feature in router.FEATURES
+        if feature.seeds is not None
+        for data in feature.seeds(content.catalog)
     ] + _seed_states()
-    queue: deque[tuple[str, MerchantState, Step]] = deque(
-        (f"{seed.data.get('route', 'new')}/{seed.data.get('status', '-')} {e!r}"[:80], seed, e)
+    queue: deque[tuple[str, MerchantState, Step, str | None]] = deque(
+        (
+            f"{seed.data.get('route', 'new')}/{seed.data.get('status', '-')} {e!r}"[:80],
+            seed,
+            e,
+            None,
+        )
         for seed in seeds
         for e in _entry_events()
     )
@@ -178,7 +193,7 @@ def walk(content: Content) -> Iterator[tuple[str, Screen | Exception]]:
     seen_screens: set[str] = set()
     processed = 0
     while queue and processed < MAX_EVENTS:
-        path, state, event = queue.popleft()
+        path, state, event, source = queue.popleft()
         processed += 1
         try:
             if isinstance(event, Operator):
@@ -191,6 +206,9 @@ def walk(content: Content) -> Iterator[tuple[str, Screen | Exception]]:
         except Exception as exc:  # a crash in a flow is a finding, not the end of the check
             yield path, exc
             continue
+        if on_edge is not None:
+            shown = event.event if isinstance(event, Operator) else event
+            on_edge(source, shown.verdict if isinstance(shown, _Then) else shown, state, outcome)
         if outcome.download is not None and not isinstance(event, (Operator, _Then)):
             # The adapter's second pass: the file stored, or refused after a look at it (only a
             # merchant's upload or press asks for a file, never an operator or a verdict).
@@ -200,7 +218,7 @@ def walk(content: Content) -> Iterator[tuple[str, Screen | Exception]]:
                 Rejected(item, "type", "zip"),
                 Rejected(item, "download"),
             ):
-                queue.append((f"{path} → {verdict!r}"[:200], state, _Then(event, verdict)))
+                queue.append((f"{path} → {verdict!r}"[:200], state, _Then(event, verdict), source))
         after = MerchantState(state.user_id, created=False, data=outcome.state.data)
         after_key = json.dumps(after.data, sort_keys=True, default=str)
         for screen in outcome.screens:
@@ -213,12 +231,13 @@ def walk(content: Content) -> Iterator[tuple[str, Screen | Exception]]:
                     press = Press(button.action, button.args)
                     if (press, after_key) not in seen_events:
                         seen_events.add((press, after_key))
-                        queue.append((f"{path} → {button.label}", after, press))
+                        queue.append((f"{path} → {button.label}", after, press, screen.template))
         if after.data.get("input"):
+            prompt = outcome.screens[-1].template if outcome.screens else source
             for text in INPUT_SAMPLES:
                 if (Text(text), after_key) not in seen_events:
                     seen_events.add((Text(text), after_key))
-                    queue.append((f"{path} → {text[:12]!r}", after, Text(text)))
+                    queue.append((f"{path} → {text[:12]!r}", after, Text(text), prompt))
 
 
 def _check_screen(content: Content, where: str, screen: Screen) -> list[Problem]:
@@ -244,6 +263,15 @@ def _check_screen(content: Content, where: str, screen: Screen) -> list[Problem]
             except (ContentError, callbacks.CallbackDataError) as exc:
                 problems.append(Problem(where, str(exc)))
                 continue
+            declared = router.ACTIONS.get(button.action)
+            if declared is None or declared[1].decode(button.args) is None:
+                # the router would answer this button as stale: a flow and its declaration
+                # disagree (flows.feature)
+                problems.append(
+                    Problem(
+                        where, f"button {button.action}{button.args} does not fit its declaration"
+                    )
+                )
             if not label or len(label) > MAX_LABEL:
                 problems.append(Problem(where, f"label {label!r} is empty or too long"))
     return problems
@@ -282,6 +310,9 @@ def adapter_screens(content: Content) -> Iterator[tuple[str, Screen]]:
     for status in review.STATUSES:
         yield f"done {status}", operator.done_screen(42, status, "<b>备注</b> & " * 40, True, "")
     yield "done blocked", operator.done_screen(42, "approved", "", False, "blocked")
+    long_link = "https://console.example.com/login?t=" + "x" * 120
+    yield "console link", operator.console_screen(long_link, 10)
+    yield "console off", operator.console_screen(None, 0)
     yield "done failed", operator.done_screen(42, "approved", "", False, "Bad Request: x")
     yield (
         "stats",

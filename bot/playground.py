@@ -12,12 +12,14 @@ import asyncio
 import json
 import mimetypes
 import shutil
+import socket
 import sys
 from datetime import timedelta
 from pathlib import Path
 
 from bot.clock import ShiftedClock
 from bot.config import Settings
+from bot.console import Console, ConsoleOptions
 from bot.content import ContentRegistry
 from bot.lifespan import serving
 from bot.runtime import Runtime
@@ -37,6 +39,8 @@ playground commands:
   :advance 3d     move the bot's clock forward (2h, 30m, 1w, 1d12h) and deliver what falls due
   :as ID          become another user; the operator is 999 by default (--operator-id):
                   `:as 999` then `/setstatus 10001 approved`
+  :console        a one-time login link to the operator web console (open it in a browser;
+                  as the operator, `/console` sends one in the chat too)
   :photo PATH     send a picture as a photo
   :help           this help            :quit   leave (so does the end of input)
 """
@@ -121,6 +125,8 @@ class _Session:
         self.clients: dict[int, MerchantClient] = {}
         self.client = self._client(user_id)
         self.clock_file: Path | None = None
+        self.console: Console | None = None
+        self.operator_id = 0
 
     async def advance(self, delta: timedelta, since: int) -> None:
         """Move the clock forward, stopping at every reminder's due time on the way (in
@@ -214,6 +220,14 @@ class _Session:
             local = self.clock.now().astimezone(self.scheduler.runtime.timezone)
             print(f"(clock moved by {delta}; bot time is now {local:%Y-%m-%d %H:%M %Z})\n")
             return True
+        elif word == "console":
+            if self.console is None:
+                print("(the console is off: BOT_CONSOLE_PORT=0)\n")
+            else:
+                link = await self.console.issue_link(self.operator_id)
+                print(f"(operator {self.operator_id}'s login link, 10 minutes, single use:)")
+                print(f"{link}\n")
+            return True
         elif word == "as" and (uid := ascii_int(rest)):
             self.client = self._client(uid)
             print(f"(you are now user {uid})\n")
@@ -223,6 +237,21 @@ class _Session:
             return True
         self._print_since(since)
         return True
+
+
+def _console_options(settings: Settings) -> ConsoleOptions | None:
+    """The console's address: BOT_CONSOLE_HOST/PORT (0: none); if that port is taken (a
+    `merchant-bot run` next to it, say) the playground takes any free port instead."""
+    if settings.bot_console_port == 0:
+        return None
+    host, port = settings.bot_console_host, settings.bot_console_port
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.bind((host, port))
+    except OSError:
+        print(f"(port {port} is taken: the console uses a free port instead)")
+        return ConsoleOptions(host, 0, "")
+    return ConsoleOptions(host, port, settings.bot_console_url)
 
 
 def _saved_offset(path: Path) -> timedelta:
@@ -262,15 +291,25 @@ async def run_playground(
             base_file_url=server.base_file_url,
             observer=tracker,
             poll_timeout=10,
+            console=_console_options(settings),
         ) as running,
     ):
         session = _Session(server, tracker, clock, running.scheduler, user_id)
         session.clock_file = clock_file
+        session.console = running.console
+        session.operator_id = operator_id
         # update ids go on from the last session's; its merchants can be reached at once
         server.continue_update_ids(await store.last_update_id())
         for chat_id in await store.chat_ids():
             server.add_user(chat_id)
-        print("速卖通托管助手 · 离线试玩 (offline playground). Type :help for the syntax.\n")
+        print("速卖通托管助手 · 离线试玩 (offline playground). Type :help for the syntax.")
+        if running.console is not None:
+            print(
+                f"运营控制台 (operator console): {running.console.url}"
+                " — type :console for a login link.\n"
+            )
+        else:
+            print()
         queue = await _lines()
         while True:
             if interactive:

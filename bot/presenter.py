@@ -21,7 +21,7 @@ from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from bot import documents
+from bot import documents, request
 from bot.content import Content
 from bot.runtime import Runtime
 from flows.core import Screen
@@ -31,7 +31,12 @@ log = logging.getLogger(__name__)
 MAX_RETRIES = 3  # attempts after a 429 before giving up on one message
 REPLY_RETRY_SECONDS = 30.0  # how long a send is retried through a Bot API outage
 # Connection failures after which the request surely never reached the Bot API.
-NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+NOT_SENT: tuple[type[BaseException], ...] = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    *request.NOT_SENT,
+)
 
 T = TypeVar("T")
 OnRetry = Callable[[str], None]  # told "retry_after" or "network_retry" before each wait
@@ -87,6 +92,11 @@ class Rendered:
         )
 
 
+# Told every screen with what it rendered to. None (off) in production; the end-to-end tests set
+# it to learn which screen each message shows and which button is which (tests/contentkit.py).
+on_render: Callable[[Screen, Rendered], None] | None = None
+
+
 def render(
     content: Content,
     screen: Screen,
@@ -96,13 +106,16 @@ def render(
     silent: bool = False,
 ) -> Rendered:
     """Render a screen; an edit screen replaces the pressed message when there is one."""
-    return Rendered(
+    out = Rendered(
         chat_id,
         content.render_text(screen.template, screen.data),
         keyboard(content, screen),
         pressed if screen.edit else None,
         silent,
     )
+    if on_render is not None:
+        on_render(screen, out)
+    return out
 
 
 # Answers after which the request was not carried out: the gateway could not reach the Bot API

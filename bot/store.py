@@ -22,7 +22,8 @@ from flows.reminders import Planned
 # Every table holding a merchant's rows, children first: /deletedata empties them all.
 log = logging.getLogger(__name__)
 
-MERCHANT_TABLES = ("reminders", "status_history", "merchants")  # documents: see bot.documents
+# documents: see bot.documents; console_seen: when an operator last opened the merchant's page.
+MERCHANT_TABLES = ("reminders", "status_history", "console_seen", "merchants")
 
 
 def _iso(moment: datetime) -> str:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from flows import candidates, route, selfcheck
 from flows.candidates import NAME_INPUT, open_topic
 from flows.core import Context, Outcome
+from flows.feature import Action, Feature
 from flows.questionnaire import ANSWERS
 from flows.shortlist import NAME_MAX, chosen_id
 from flows.shortlist import all_candidates as _candidates  # tests read agency._candidates
@@ -40,10 +41,9 @@ def cmd_agency(out: Outcome, ctx: Context, args: str) -> Outcome:
     return open_topic(out, ctx, edit=False)
 
 
-def press_agency(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
-    """The menu's 选托管公司 entry (and 继续 after choosing a route), in place."""
-    if args:
-        out.notice = "stale"
+def press_agency(out: Outcome, ctx: Context) -> Outcome:
+    """The menu's 选托管公司 entry (and 继续 after choosing a route), in place: the topic's
+    home for the merchant's route."""
     return open_topic(out, ctx, edit=True)
 
 
@@ -133,7 +133,13 @@ def check_seeds(catalog: Catalog) -> list[MerchantData]:
     ]
 
 
-COMMANDS = {"agency": cmd_agency}
-ACTIONS = {"agency": press_agency, **candidates.ACTIONS, **selfcheck.ACTIONS}
-INPUTS = {NAME_INPUT: candidates.on_name}
-RAW_INPUTS = {NAME_INPUT}  # a company name may contain 靠谱, 保底…: never a question
+FEATURE = Feature(
+    "agency",
+    press_agency,
+    commands={"agency": cmd_agency},
+    actions=(Action("agency", press_agency), *candidates.ACTIONS, *selfcheck.ACTIONS),
+    inputs={NAME_INPUT: candidates.on_name},
+    raw_inputs=frozenset({NAME_INPUT}),  # a company name may contain 靠谱, 保底…: never a question
+    stage="qualify",
+    seeds=check_seeds,
+)

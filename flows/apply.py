@@ -19,6 +19,7 @@ from flows.core import (
     clear_input,
     next_step_rows,
 )
+from flows.feature import Action, Feature, number
 from flows.parsing import (
     ParseError,
     parse_contact,
@@ -190,7 +191,7 @@ def cmd_apply(out: Outcome, ctx: Context, args: str) -> Outcome:
     return start(out, ctx, edit=False)
 
 
-def press_apply(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+def press_apply(out: Outcome, ctx: Context) -> Outcome:
     """The menu's 填写申请 entry."""
     return start(out, ctx, edit=True)
 
@@ -227,13 +228,9 @@ def on_field_text(out: Outcome, ctx: Context, text: str) -> Outcome:
     return out
 
 
-def press_edit(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+def press_edit(out: Outcome, ctx: Context, index: int) -> Outcome:
     """修改 one field from the summary."""
-    try:
-        index = int(args[0])
-    except (IndexError, ValueError):
-        index = -1
-    if not 0 <= index < len(fields(ctx)):
+    if index >= len(fields(ctx)):
         out.notice = "stale"
         out.screens.append(summary_screen(out, ctx, edit=True))
         return out
@@ -242,14 +239,14 @@ def press_edit(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
     return out
 
 
-def press_summary(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+def press_summary(out: Outcome, ctx: Context) -> Outcome:
     """Show the summary in place (leaves the open field)."""
     clear_input(out)
     out.screens.append(summary_screen(out, ctx, edit=True))
     return out
 
 
-def press_confirm(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+def press_confirm(out: Outcome, ctx: Context) -> Outcome:
     """Confirm the answers; then show how to submit."""
     if next_empty(out, ctx) is not None:
         out.notice = "stale"
@@ -261,7 +258,7 @@ def press_confirm(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
     return out
 
 
-def press_howto(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+def press_howto(out: Outcome, ctx: Context) -> Outcome:
     """How to submit, in place."""
     if not route.require(out, "apply", edit=True):
         return out
@@ -269,7 +266,7 @@ def press_howto(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
     return out
 
 
-def press_leave(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+def press_leave(out: Outcome, ctx: Context) -> Outcome:
     """Leave the form (like /cancel): what was saved stays."""
     had = bool(out.state.data.get("input") or out.state.data.get("suspended"))
     clear_input(out)
@@ -277,21 +274,33 @@ def press_leave(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
     return out
 
 
-def press_submitted(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+def press_submitted(out: Outcome, ctx: Context) -> Outcome:
     """我已提交: record today as the submission date."""
     if not route.require(out, "apply", edit=True):
         return out
     return review.record_submission(out, ctx, ctx.today, edit=True)
 
 
-COMMANDS = {"apply": cmd_apply}
-ACTIONS = {
-    "apply": press_apply,
-    "apf": press_edit,
-    "apsum": press_summary,
-    "apok": press_confirm,
-    "aphow": press_howto,
-    "apleave": press_leave,
-    "apsub": press_submitted,
-}
-INPUTS = {INPUT: on_field_text}
+def home(out: Outcome, ctx: Context) -> Outcome:
+    """The answers so far (no field is opened), or the route choice first."""
+    if route.require(out, "apply", edit=True):
+        out.screens.append(summary_screen(out, ctx, edit=True))
+    return out
+
+
+FEATURE = Feature(
+    "apply",
+    home,
+    commands={"apply": cmd_apply},
+    actions=(
+        Action("apply", press_apply),
+        Action("apf", press_edit, (number("field", 0, 99),)),
+        Action("apsum", press_summary),
+        Action("apok", press_confirm),
+        Action("aphow", press_howto),
+        Action("apleave", press_leave),
+        Action("apsub", press_submitted),
+    ),
+    inputs={INPUT: on_field_text},
+    stage="apply",
+)

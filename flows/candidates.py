@@ -35,6 +35,7 @@ from typing import Any
 
 from flows import route, selfcheck
 from flows.core import Button, Context, Outcome, Screen, ask_input, clear_input
+from flows.feature import Action, choice, number
 from flows.parsing import ParseError, validate_text
 from flows.questionnaire import Page, Question, Questionnaire, Rows, Subject
 from flows.shortlist import (
@@ -56,6 +57,9 @@ NAME_INPUT = "agency_name"
 
 # Criteria answers and red-flag answers are kept apart, in each candidate.
 STORES = (("answers", "criteria"), ("flags", "red_flags"))
+
+
+CANDIDATE = number("candidate", 1, 999_999_999)  # a candidate's id, named by its buttons
 
 
 def _subject(cand: Candidate) -> Subject[Candidate]:
@@ -193,18 +197,14 @@ def open_topic(out: Outcome, ctx: Context, *, edit: bool) -> Outcome:
     return out
 
 
-def press_list(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+def press_list(out: Outcome, ctx: Context) -> Outcome:
     """Back to the candidate list."""
-    if args:
-        out.notice = "stale"
     out.screens.append(home_screen(out, ctx, edit=True))
     return out
 
 
-def press_add(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+def press_add(out: Outcome, ctx: Context) -> Outcome:
     """添加候选公司: ask for the name, unless the list is full."""
-    if args:
-        return _stale(out, ctx)
     if len(all_candidates(out.state.data)) >= max_candidates(ctx):
         out.notice = "ag_full"
         out.screens.append(home_screen(out, ctx, edit=True, full=True))
@@ -214,7 +214,7 @@ def press_add(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
     return out
 
 
-def press_stop(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+def press_stop(out: Outcome, ctx: Context) -> Outcome:
     """Leave the name prompt without adding anything."""
     clear_input(out)
     out.screens.append(home_screen(out, ctx, edit=True))
@@ -256,24 +256,17 @@ def on_name(out: Outcome, ctx: Context, text: str) -> Outcome:
     return out
 
 
-def press_card(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+def press_card(out: Outcome, ctx: Context, cid: int) -> Outcome:
     """A candidate's scorecard."""
-    cand = find(out, args[0]) if len(args) == 1 else None
+    cand = find(out, cid)
     if cand is None:
         return _stale(out, ctx)
     out.screens.append(card_screen(out, ctx, cand, edit=True))
     return out
 
 
-def _stale_candidate(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
-    """Bad arguments about a candidate: its scorecard if it exists, else the topic's home."""
-    return QUESTIONS.stale(out, ctx, QUESTIONS.subject(out, args) if args else None)
-
-
-def press_compare(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+def press_compare(out: Outcome, ctx: Context) -> Outcome:
     """The side-by-side comparison (two candidates or more)."""
-    if args:
-        return _stale(out, ctx)
     if len(all_candidates(out.state.data)) < 2:
         out.notice = "ag_need_two"
         out.screens.append(home_screen(out, ctx, edit=True))
@@ -282,16 +275,14 @@ def press_compare(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
     return out
 
 
-def press_pick(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
-    """Choose a candidate (asking first if it has a red flag), or un-choose it."""
-    cand = find(out, args[0]) if len(args) in (1, 2) else None
-    mode = args[1] if len(args) == 2 else ""
-    if cand is None or mode not in ("", "ok", "off"):
-        return _stale_candidate(out, ctx, args)
+def press_pick(out: Outcome, ctx: Context, cid: int, mode: str) -> Outcome:
+    """Choose a candidate (asking first if it has a red flag: mode ok after that), or un-choose
+    it (mode off)."""
+    cand = find(out, cid)
     record = writable(out)
+    if cand is None or (mode == "off" and record.get("chosen") != cand["id"]):
+        return QUESTIONS.stale(out, ctx, _subject(cand) if cand else None)
     if mode == "off":
-        if record.get("chosen") != cand["id"]:
-            return _stale_candidate(out, ctx, args)
         record["chosen"] = None
         out.notice = "ag_unchosen"
     elif mode == "" and figures(ctx, cand)["red"] and record.get("chosen") != cand["id"]:
@@ -304,12 +295,11 @@ def press_pick(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
     return out
 
 
-def press_delete(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
-    """Delete a candidate and its answers, after a confirmation."""
-    cand = find(out, args[0]) if len(args) in (1, 2) else None
-    mode = args[1] if len(args) == 2 else ""
-    if cand is None or mode not in ("", "ok"):
-        return _stale_candidate(out, ctx, args)
+def press_delete(out: Outcome, ctx: Context, cid: int, mode: str) -> Outcome:
+    """Delete a candidate and its answers, after a confirmation (mode ok)."""
+    cand = find(out, cid)
+    if cand is None:
+        return _stale(out, ctx)
     if mode == "":
         out.screens.append(confirm_screen(ctx, cand, "delete"))
         return out
@@ -327,10 +317,10 @@ class CandidateQuestions(Questionnaire[Candidate]):
 
     sections = STORES
     ask, answer, next, page, done = "agq", "aga", "agn", "age", "ag_all_answered"
-    subject_args = 1
+    subject_spec = (CANDIDATE,)
     flag_stores = ("flags",)
 
-    def subject(self, out: Outcome, args: tuple[str, ...]) -> Subject[Candidate] | None:
+    def subject(self, out: Outcome, args: tuple[object, ...]) -> Subject[Candidate] | None:
         """The candidate named by a button's first argument (None: deleted, or forged)."""
         cand = find(out, args[0])
         return _subject(cand) if cand is not None else None
@@ -414,13 +404,15 @@ class CandidateQuestions(Questionnaire[Candidate]):
 QUESTIONS = CandidateQuestions()
 
 
-ACTIONS = {
-    "ag": press_list,
-    "agadd": press_add,
-    "agstop": press_stop,
-    "agc": press_card,
-    "agcmp": press_compare,
-    "agpick": press_pick,
-    "agdel": press_delete,
-    **QUESTIONS.actions(),  # agq, aga, agn, age
-}
+ACTIONS = (
+    Action("ag", press_list),
+    Action("agadd", press_add),
+    Action("agstop", press_stop),
+    Action("agc", press_card, (CANDIDATE,)),
+    Action("agcmp", press_compare),
+    Action(
+        "agpick", press_pick, (CANDIDATE, choice("mode", "ok", "off", optional=True, default=""))
+    ),
+    Action("agdel", press_delete, (CANDIDATE, choice("mode", "ok", optional=True, default=""))),
+    *QUESTIONS.actions(),  # agq, aga, agn, age
+)

@@ -116,14 +116,12 @@ def find_item(items: list[dict[str, Any]], key: str) -> dict[str, Any] | None:
     return next((i for i in items if i["key"] == key), None)
 
 
-def route_and_item(
-    out: Outcome, ctx: Context, args: tuple[str, ...]
-) -> tuple[str, dict[str, Any]] | None:
-    """The route and the item named by a button's first argument, if both are valid."""
+def route_and_item(out: Outcome, ctx: Context, key: str) -> tuple[str, dict[str, Any]] | None:
+    """The route and the item named by a button's argument, if both are valid."""
     chosen = route.route_of(out)
-    if chosen is None or not args:
+    if chosen is None:
         return None
-    item = find_item(route_items(ctx.catalog, chosen), args[0])
+    item = find_item(route_items(ctx.catalog, chosen), key)
     return (chosen, item) if item else None
 
 

@@ -145,7 +145,14 @@ class OperatorOrder:
     by: str = ""  # "operator:<id>", for the status history
 
 
-Effect = Download | Export | Erase | OperatorOrder
+@dataclass(frozen=True)
+class ConsoleLogin:
+    """Give this operator a one-time login link to the web console (/console; bot.console)."""
+
+    by: int  # the operator's user id
+
+
+Effect = Download | Export | Erase | OperatorOrder | ConsoleLogin
 
 
 @dataclass(frozen=True)
@@ -263,13 +270,15 @@ def next_step_rows() -> tuple[tuple[Button, ...], ...]:
 
 
 ScreenBuilder = Callable[..., "Screen"]
-# The handlers a feature module registers (its COMMANDS, ACTIONS and INPUTS tables).
+# The handlers a feature declares (flows.feature.Feature); a press handler takes its decoded
+# arguments positionally, (out, ctx, *args): flows.feature.ActionHandler.
 CommandHandler = Callable[[Outcome, Context, str], Outcome]  # the command's arguments
-PressHandler = Callable[[Outcome, Context, tuple[str, ...]], Outcome]  # the button's arguments
 InputHandler = Callable[[Outcome, Context, str], Outcome]  # the typed text ("": show again)
 
 
-def entry_points(build: ScreenBuilder) -> tuple[CommandHandler, PressHandler]:
+def entry_points(
+    build: ScreenBuilder,
+) -> tuple[CommandHandler, Callable[[Outcome, Context], Outcome]]:
     """The command (a new message) and the button (edit in place) that open one screen.
 
     `build(out, ctx, edit=...)` makes the screen."""
@@ -278,7 +287,7 @@ def entry_points(build: ScreenBuilder) -> tuple[CommandHandler, PressHandler]:
         out.screens.append(build(out, ctx, edit=False))
         return out
 
-    def press(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+    def press(out: Outcome, ctx: Context) -> Outcome:
         out.screens.append(build(out, ctx, edit=True))
         return out
 

@@ -8,7 +8,7 @@ This module is the topic: opening it, the conditions' questions, one item's scre
 item ready. The record under data["docs"] and the checklist screen itself are in
 flows/checklist.py (shared with the uploads); files (Upload, Stored, Rejected), the files
 waiting for their item and the "which item" question are in flows/uploads.py, whose actions
-and file handler are registered here (ACTIONS, UPLOAD).
+are declared with this feature (FEATURE) and whose file handler is the router's (UPLOAD).
 
 Callback data (keys are the ASCII item keys of documents.yaml):
     docs                    open: unanswered questions first, then the checklist
@@ -42,10 +42,12 @@ from flows.checklist import (
     route_and_item,
     route_items,
     set_target,
+    show_checklist,
     stale,
     status_of,
 )
-from flows.core import Button, Command, Context, Event, InputHandler, Outcome, Press, Screen
+from flows.core import Button, Command, Context, Event, Outcome, Press, Screen
+from flows.feature import Action, Feature, choice, token
 from flows.state import MerchantData
 from flows.uploads import MAX_BYTES as MAX_BYTES  # bot/documents.py reads it here
 
@@ -92,7 +94,8 @@ def _conditions(items: list[dict[str, Any]]) -> list[str]:
 def left_checklist(out: Outcome, event: Event) -> None:
     """A command, or a button outside the checklist: the item's screen is gone, so the next
     file is asked about instead of landing on the item last opened."""
-    if isinstance(event, Command) or (isinstance(event, Press) and event.action not in ACTIONS):
+    own = isinstance(event, Press) and any(a.name == event.action for a in FEATURE.actions)
+    if isinstance(event, Command) or (isinstance(event, Press) and not own):
         clear_target(out)
 
 
@@ -193,12 +196,12 @@ def cmd_docs(out: Outcome, ctx: Context, args: str) -> Outcome:
     return open_docs(out, ctx, edit=False)
 
 
-def press_docs(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+def press_docs(out: Outcome, ctx: Context) -> Outcome:
     """The main menu's documents entry (and the route screen's continue button), in place."""
     return open_docs(out, ctx, edit=True)
 
 
-def press_list(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+def press_list(out: Outcome, ctx: Context) -> Outcome:
     """Back to the checklist, without asking the open questions again."""
     if not route.require(out, "docs", edit=True):
         return out
@@ -209,9 +212,9 @@ def press_list(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
     return out
 
 
-def press_item(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+def press_item(out: Outcome, ctx: Context, key: str) -> Outcome:
     """One item; an item whose condition is unanswered asks the question first."""
-    found = route_and_item(out, ctx, args)
+    found = route_and_item(out, ctx, key)
     if found is None:
         return stale(out, ctx)
     chosen, item = found
@@ -222,11 +225,10 @@ def press_item(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
     return _show_item(out, ctx, item, edit=True)
 
 
-def press_mark(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+def press_mark(out: Outcome, ctx: Context, key: str, value: str) -> Outcome:
     """Mark an item ready (1) or not (0); an item not needed cannot be marked."""
-    found = route_and_item(out, ctx, args)
-    value = args[1] if len(args) > 1 else ""
-    if found is None or value not in ("0", "1"):
+    found = route_and_item(out, ctx, key)
+    if found is None:
         return stale(out, ctx)
     chosen, item = found
     status = status_of(docs_of(out.state.data), item)
@@ -242,9 +244,9 @@ def press_mark(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
     return _show_item(out, ctx, item, edit=True)
 
 
-def press_upload(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+def press_upload(out: Outcome, ctx: Context, key: str) -> Outcome:
     """The next photo or file is for this item: say so and wait for it."""
-    found = route_and_item(out, ctx, args)
+    found = route_and_item(out, ctx, key)
     if found is None:
         return stale(out, ctx)
     chosen, item = found
@@ -265,10 +267,9 @@ def press_upload(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
     return out
 
 
-def press_change(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+def press_change(out: Outcome, ctx: Context, condition: str) -> Outcome:
     """Ask a condition's question again, to change the answer."""
     chosen = route.route_of(out)
-    condition = args[0] if args else ""
     if chosen is None or condition not in _conditions(route_items(ctx.catalog, chosen)):
         return stale(out, ctx)
     clear_target(out)
@@ -276,14 +277,14 @@ def press_change(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
     return out
 
 
-def press_answer(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
-    """Record a yes/no answer, then the next open question, the checklist or the item."""
+def press_answer(out: Outcome, ctx: Context, condition: str, answer: str, then: str) -> Outcome:
+    """Record a yes/no answer, then the next open question (then l), the checklist or the
+    item (then i)."""
     chosen = route.route_of(out)
-    if chosen is None or len(args) < 3:
+    if chosen is None:
         return stale(out, ctx)
-    condition, answer, then = args[0], args[1], args[2]
     items = route_items(ctx.catalog, chosen)
-    if condition not in _conditions(items) or answer not in ("y", "n") or then not in ("l", "i"):
+    if condition not in _conditions(items):
         return stale(out, ctx)
     record(out).setdefault("conditions", {})[condition] = answer == "y"
     out.notice = "saved"
@@ -298,16 +299,26 @@ def press_answer(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
     return out
 
 
-COMMANDS = {"docs": cmd_docs}
-ACTIONS = {
-    "docs": press_docs,
-    "dcl": press_list,
-    "dci": press_item,
-    "dcm": press_mark,
-    "dcu": press_upload,
-    "dcc": press_change,
-    "dcq": press_answer,
-    **uploads.ACTIONS,  # dcw, dcp, dcn
-}
-INPUTS: dict[str, InputHandler] = {}
+ITEM = token("item")
+
+FEATURE = Feature(
+    "docs",
+    show_checklist,
+    commands={"docs": cmd_docs},
+    actions=(
+        Action("docs", press_docs),
+        Action("dcl", press_list),
+        Action("dci", press_item, (ITEM,)),
+        Action("dcm", press_mark, (ITEM, choice("ready", "0", "1"))),
+        Action("dcu", press_upload, (ITEM,)),
+        Action("dcc", press_change, (token("condition"),)),
+        Action(
+            "dcq",
+            press_answer,
+            (token("condition"), choice("answer", "y", "n"), choice("then", "l", "i")),
+        ),
+        *uploads.actions(ITEM),  # dcw, dcp, dcn
+    ),
+    stage="docs",
+)
 UPLOAD = uploads.on_file

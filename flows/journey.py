@@ -13,12 +13,12 @@ from flows.core import (
     Context,
     Erase,
     Export,
-    InputHandler,
     Outcome,
     Screen,
     entry_points,
     pending_input,
 )
+from flows.feature import Action, Feature
 from flows.state import MerchantData
 
 # Keys that say nothing about the journey (a first /help or 你好 leaves only these behind).
@@ -150,7 +150,7 @@ def cmd_deletedata(out: Outcome, ctx: Context, args: str) -> Outcome:
     return out
 
 
-def press_delete(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+def press_delete(out: Outcome, ctx: Context) -> Outcome:
     """确认删除: the adapter erases every row and file of this merchant."""
     out.effects.append(Erase())
     out.state.data = {}
@@ -158,10 +158,9 @@ def press_delete(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
     return out
 
 
-COMMANDS = {
-    "progress": cmd_progress,
-    "mydata": cmd_mydata,
-    "deletedata": cmd_deletedata,
-}
-ACTIONS = {"progress": press_progress, "delok": press_delete}
-INPUTS: dict[str, InputHandler] = {}
+FEATURE = Feature(
+    "journey",
+    press_progress,
+    commands={"progress": cmd_progress, "mydata": cmd_mydata, "deletedata": cmd_deletedata},
+    actions=(Action("progress", press_progress), Action("delok", press_delete)),
+)

@@ -1,4 +1,4 @@
-"""Operator commands: /setstatus, /merchant, /stats (for the ids in BOT_ADMIN_IDS only).
+"""Operator commands: /setstatus, /merchant, /stats, /console (for BOT_ADMIN_IDS only).
 
 The flow checks the caller and the arguments; the adapter then acts on the other merchant
 (loading their state, applying flows.status.change_status, pushing the result) and renders the
@@ -15,14 +15,14 @@ from typing import Any
 from flows import journey, review
 from flows.core import (
     Button,
+    ConsoleLogin,
     Context,
-    InputHandler,
     MerchantState,
     OperatorOrder,
     Outcome,
-    PressHandler,
     Screen,
 )
+from flows.feature import Feature
 from flows.parsing import ascii_int, strip_invisible
 from flows.status import status_aliases
 
@@ -115,6 +115,19 @@ def cmd_stats(out: Outcome, ctx: Context, args: str) -> Outcome:
     return out
 
 
+def cmd_console(out: Outcome, ctx: Context, args: str) -> Outcome:
+    """`/console`: a one-time login link to the operator web console (made by the adapter)."""
+    if not ctx.is_operator:
+        return _refuse(out)
+    out.effects.append(ConsoleLogin(out.state.user_id))
+    return out
+
+
+def console_screen(url: str | None, minutes: int) -> Screen:
+    """The operator's login link (None: the console is turned off, BOT_CONSOLE_PORT=0)."""
+    return Screen("console_link", {"url": url, "minutes": minutes})
+
+
 def unknown_merchant(target: int) -> Screen:
     """The operator named a user the bot has never seen."""
     return Screen(
@@ -192,6 +205,13 @@ def stats_screen(counts: dict[str, Any]) -> Screen:
     return Screen("stats", counts)
 
 
-COMMANDS = {"setstatus": cmd_setstatus, "merchant": cmd_merchant, "stats": cmd_stats}
-ACTIONS: dict[str, PressHandler] = {}
-INPUTS: dict[str, InputHandler] = {}
+FEATURE = Feature(
+    "operator",
+    None,
+    commands={
+        "setstatus": cmd_setstatus,
+        "merchant": cmd_merchant,
+        "stats": cmd_stats,
+        "console": cmd_console,
+    },
+)

@@ -18,7 +18,7 @@ skipped ones), recording an answer, the review mode (a question opened from the 
 home returns there once answered), the pages of answers to change, and stale presses.
 
 Callback data, with S the subject's own leading arguments (`subject_args` of them: a
-candidate's id; none for the self-check):
+candidate's id; none for the self-check; `subject_spec` declares them):
 
     <ask>:S:<key>[:r]              one question (r, review: answering returns to the subject's
                                    home instead of going on to the next question)
@@ -37,7 +37,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 
-from flows.core import Button, Context, Outcome, PressHandler, Screen
+from flows.core import Button, Context, Outcome, Screen
+from flows.feature import Action, Arg, choice, number, token
 
 ANSWERS = ("yes", "no", "unsure")
 REVIEW = "r"  # marks a question opened from a scorecard / summary: answering returns there
@@ -116,14 +117,6 @@ def _pairs(buttons: list[Button]) -> list[tuple[Button, ...]]:
     return [tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2)]
 
 
-def _page_arg(raw: str, count: int) -> int | None:
-    """A page number from a button argument, if it is one of the `count` pages."""
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 3:
-        return None
-    page = int(raw)
-    return page if page < count else None
-
-
 class Questionnaire(Generic[H]):
     """One questionnaire: its questions and actions (class attributes), and the topic's hooks
     (methods a topic overrides). An instance holds no state: the answers are in the subject.
@@ -140,11 +133,11 @@ class Questionnaire(Generic[H]):
     sections: tuple[tuple[str, str], ...] = ()
     ask = answer = next = page = ""  # the four actions
     done = ""  # the notice when every question is answered
-    subject_args = 0  # leading button arguments that name the subject
+    subject_spec: tuple[Arg, ...] = ()  # leading button arguments that name the subject
     flag_stores: tuple[str, ...] = ()  # stores whose 是 is bad (red flags)
     content = "agency"  # the content file holding the sections and the answer texts
 
-    def subject(self, out: Outcome, args: tuple[str, ...]) -> Subject[H] | None:
+    def subject(self, out: Outcome, args: tuple[object, ...]) -> Subject[H] | None:
         """The subject named by the leading arguments: by default the merchant's data."""
         # Right for a Questionnaire[MerchantData] (the self-check); one about anything else
         # overrides this, which the type checker cannot require.
@@ -363,45 +356,34 @@ class Questionnaire(Generic[H]):
         return out
 
     # --- presses ---------------------------------------------------------------------------
+    # The router has decoded each press against `actions()`: the subject's own leading
+    # arguments (`subject_spec`), then the question key, answer, review mark or page.
 
-    def _split(
-        self, out: Outcome, args: tuple[str, ...]
-    ) -> tuple[Subject[H] | None, tuple[str, ...]]:
+    def _named(
+        self, out: Outcome, args: tuple[object, ...]
+    ) -> tuple[Subject[H] | None, tuple[object, ...]]:
         """The subject named by the leading arguments, and the arguments after them."""
-        if len(args) < self.subject_args:
-            return None, ()
-        return self.subject(out, args[: self.subject_args]), args[self.subject_args :]
+        n = len(self.subject_spec)
+        return self.subject(out, args[:n]), args[n:]
 
-    def _item_args(
-        self, ctx: Context, rest: tuple[str, ...], n: int
-    ) -> tuple[str, tuple[str, ...], bool] | None:
-        """(key, n values, review) from <key>[:<value>…][:r], or None when malformed."""
-        if len(rest) not in (1 + n, 2 + n) or rest[1 + n :] not in ((), (REVIEW,)):
-            return None
-        if rest[0] not in self.keys(ctx):
-            return None
-        return rest[0], rest[1 : 1 + n], len(rest) == 2 + n
-
-    def press_ask(self, out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+    def press_ask(self, out: Outcome, ctx: Context, *args: object) -> Outcome:
         """One question (from 上一题, or from the answers to change)."""
-        subject, rest = self._split(out, args)
-        parsed = self._item_args(ctx, rest, 0) if subject is not None else None
-        if subject is None or parsed is None:
+        subject, (key, review) = self._named(out, args)
+        if subject is None or key not in self.keys(ctx):
             return self.stale(out, ctx, subject)
-        key, _, review = parsed
-        out.screens.append(self.question_screen(ctx, subject, key, review=review, edit=True))
+        out.screens.append(
+            self.question_screen(ctx, subject, str(key), review=bool(review), edit=True)
+        )
         return out
 
-    def press_answer(self, out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+    def press_answer(self, out: Outcome, ctx: Context, *args: object) -> Outcome:
         """Record 是 / 否 / 不确定; then the topic's warning, the home (review) or move on."""
-        subject, rest = self._split(out, args)
-        parsed = self._item_args(ctx, rest, 1) if subject is not None else None
-        if subject is None or parsed is None or parsed[1][0] not in ANSWERS:
+        subject, (raw_key, raw_answer, review) = self._named(out, args)
+        if subject is None or raw_key not in self.keys(ctx):
             return self.stale(out, ctx, subject)
-        key, (answer,), review = parsed
-        store = self.keys(ctx)[key]
-        _record(subject.values, store, key, answer)
-        warning = self.warn(ctx, subject, self.question(ctx, subject, key, review=review))
+        key, answer = str(raw_key), str(raw_answer)
+        _record(subject.values, self.keys(ctx)[key], key, answer)
+        warning = self.warn(ctx, subject, self.question(ctx, subject, key, review=bool(review)))
         if warning is not None:
             out.screens.append(warning)
             return out
@@ -411,29 +393,33 @@ class Questionnaire(Generic[H]):
             return out
         return self.show_next(out, ctx, subject, key)
 
-    def press_next(self, out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+    def press_next(self, out: Outcome, ctx: Context, *args: object) -> Outcome:
         """开始 / 继续 (the first unanswered question) or 跳过 (after the given one)."""
-        subject, rest = self._split(out, args)
-        if subject is None or len(rest) > 1 or (rest and rest[0] not in self.keys(ctx)):
+        subject, (after,) = self._named(out, args)
+        if subject is None or (after is not None and after not in self.keys(ctx)):
             return self.stale(out, ctx, subject)
-        return self.show_next(out, ctx, subject, rest[0] if rest else None)
+        return self.show_next(out, ctx, subject, None if after is None else str(after))
 
-    def press_page(self, out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+    def press_page(self, out: Outcome, ctx: Context, *args: object) -> Outcome:
         """改… / 上一页 / 下一页: one page of answers to change."""
-        subject, rest = self._split(out, args)
+        subject, (index,) = self._named(out, args)
         pages = self.pages(ctx)
-        index = _page_arg(rest[0], len(pages)) if len(rest) == 1 else None
-        if subject is None or index is None:
+        if subject is None or not isinstance(index, int) or index >= len(pages):
             return self.stale(out, ctx, subject)
         page = pages[index]
         out.screens.append(self.show_page(ctx, subject, page, self._page_rows(ctx, subject, page)))
         return out
 
-    def actions(self) -> dict[str, PressHandler]:
-        """The questionnaire's entries for a feature module's ACTIONS table."""
-        return {
-            self.ask: self.press_ask,
-            self.answer: self.press_answer,
-            self.next: self.press_next,
-            self.page: self.press_page,
-        }
+    def actions(self) -> tuple[Action, ...]:
+        """The questionnaire's four actions, for its feature's declaration."""
+        head = self.subject_spec
+        key = token("question")
+        review = choice("review", REVIEW, optional=True, default="")
+        return (
+            Action(self.ask, self.press_ask, (*head, key, review)),
+            Action(
+                self.answer, self.press_answer, (*head, key, choice("answer", *ANSWERS), review)
+            ),
+            Action(self.next, self.press_next, (*head, token("after", optional=True))),
+            Action(self.page, self.press_page, (*head, number("page", 0, 99))),
+        )

@@ -17,13 +17,13 @@ from flows import route
 from flows.core import (
     Button,
     Context,
-    InputHandler,
     Outcome,
     Screen,
     StatusChange,
     clear_input,
     entry_points,
 )
+from flows.feature import Action, Feature, choice
 from flows.parsing import ParseError, parse_past_date
 from flows.state import MerchantData, Review
 from flows.workdays import review_window
@@ -136,7 +136,7 @@ def cmd_submitted(out: Outcome, ctx: Context, args: str) -> Outcome:
     return record_submission(out, ctx, day, edit=False)
 
 
-SUBMIT_AFTER_ROUTE = "sub"  # setroute continues by recording the kept submission date
+SUBMIT_AFTER_ROUTE = route.SUBMIT_AFTER_ROUTE
 
 
 def submit_after_route(out: Outcome, ctx: Context) -> Outcome:
@@ -190,17 +190,12 @@ cmd_status, press_status = entry_points(status_screen)
 # --- choosing or switching the route ----------------------------------------------------
 
 
-def press_setroute(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
-    """Record the chosen route (nothing else changes), then continue where the merchant was."""
-    chosen = args[0] if args else ""
-    if chosen not in route.ROUTES:
-        out.notice = "stale"
-        out.screens.append(route.choice_screen(out, edit=True))
-        return out
+def press_setroute(out: Outcome, ctx: Context, chosen: str, then: str) -> Outcome:
+    """Record the chosen route (nothing else changes), then continue where the merchant was
+    (`then`: an action of route.CONTINUATIONS, or SUBMIT_AFTER_ROUTE)."""
     previous = route.route_of(out)
     out.state.data["route"] = chosen
     parked = switch_review(out.state.data, previous, chosen)
-    then = args[1] if len(args) > 1 else ""
     out.notice = "saved"
     if out.state.data.get("pending_submission"):
         # `/submitted DATE` came before any route: recorded now, whichever way it was chosen
@@ -253,6 +248,17 @@ def switch_review(data: MerchantData, previous: str | None, new: str) -> str | N
     return str(current.get("status") or "") or None if current else None
 
 
-COMMANDS = {"submitted": cmd_submitted, "status": cmd_status}
-ACTIONS = {"status": press_status, "setroute": press_setroute}
-INPUTS: dict[str, InputHandler] = {}
+FEATURE = Feature(
+    "review",
+    press_status,
+    commands={"submitted": cmd_submitted, "status": cmd_status},
+    actions=(Action("status", press_status),),
+    stage="review",
+)
+# choosing a route records it here (it parks or restores a review); a stale press shows the choice
+CHOOSE_ROUTE = Feature(
+    "setroute",
+    route.press_route,
+    actions=(Action("setroute", press_setroute, (choice("route", *route.ROUTES), route.THEN)),),
+    stage="route",
+)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flows.core import Button, Context, InputHandler, Outcome, Screen
+from flows.core import Button, Context, Outcome, Screen
+from flows.feature import Action, Feature, choice
 
 ROUTES = ("agency", "platform")
 
@@ -33,27 +34,17 @@ def choice_screen(out: Outcome, *, then: str = "", edit: bool, detail: bool = Fa
     return Screen("route_choice", {"current": current, "asked_for": then}, rows, edit=edit)
 
 
-def _press_choice(out: Outcome, args: tuple[str, ...], *, detail: bool) -> Outcome:
-    """详细对比 (detail) or 返回 (the short form / compact question), keeping `then`.
-
-    `then` is only carried along to the route buttons: press_setroute decides what it means.
-    """
-    raw = args[0] if len(args) == 1 else ""
-    then = raw if raw.isascii() and raw.isalnum() and len(raw) <= 16 else ""
-    if args and not then:
-        out.notice = "stale"
-    out.screens.append(choice_screen(out, then=then, edit=True, detail=detail))
+def press_route_detail(out: Outcome, ctx: Context, then: str) -> Outcome:
+    """详细对比: the long comparison of both routes, in place (keeping `then`, which is only
+    carried along to the route buttons: press_setroute decides what it means)."""
+    out.screens.append(choice_screen(out, then=then, edit=True, detail=True))
     return out
 
 
-def press_route_detail(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
-    """详细对比: the long comparison of both routes, in place."""
-    return _press_choice(out, args, detail=True)
-
-
-def press_route_short(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+def press_route_short(out: Outcome, ctx: Context, then: str) -> Outcome:
     """返回 from the comparison: the short form (or the compact question), in place."""
-    return _press_choice(out, args, detail=False)
+    out.screens.append(choice_screen(out, then=then, edit=True))
+    return out
 
 
 def require(out: Outcome, then: str, *, edit: bool) -> bool:
@@ -70,8 +61,8 @@ def cmd_route(out: Outcome, ctx: Context, args: str) -> Outcome:
     return out
 
 
-def press_route(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
-    """The menu's 选择路线 entry, in place."""
+def press_route(out: Outcome, ctx: Context) -> Outcome:
+    """The menu's 选择路线 entry (and the feature's home), in place."""
     out.screens.append(choice_screen(out, edit=True))
     return out
 
@@ -83,10 +74,18 @@ CONTINUATIONS = {
     "apply": "continue_apply",
 }
 
-COMMANDS = {"route": cmd_route}
-ACTIONS = {
-    "route": press_route,
-    "rtd": press_route_detail,
-    "rts": press_route_short,
-}
-INPUTS: dict[str, InputHandler] = {}
+SUBMIT_AFTER_ROUTE = "sub"  # setroute continues by recording the kept submission date
+# `then`: what to continue with once a route is chosen (see choice_screen)
+THEN = choice("then", "", *CONTINUATIONS, SUBMIT_AFTER_ROUTE, optional=True, default="")
+
+FEATURE = Feature(
+    "route",
+    press_route,
+    commands={"route": cmd_route},
+    actions=(
+        Action("route", press_route),
+        Action("rtd", press_route_detail, (THEN,)),
+        Action("rts", press_route_short, (THEN,)),
+    ),
+    stage="route",
+)

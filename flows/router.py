@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from types import ModuleType
 
 from flows import (
     agency,
@@ -25,20 +24,18 @@ from flows import (
 from flows.core import (
     Button,
     Command,
-    CommandHandler,
     Context,
     Event,
-    InputHandler,
     MerchantState,
     OperatorOrder,
     Outcome,
     Press,
-    PressHandler,
     Screen,
     Text,
     clear_input,
     pending_input,
 )
+from flows.feature import Action, Feature, merge, token
 
 # Intents answered by a short FAQ card from content/faq.yaml.
 FAQ_INTENTS = frozenset(
@@ -105,11 +102,6 @@ def cmd_help(out: Outcome, ctx: Context, args: str) -> Outcome:
     return out
 
 
-def cmd_ship(out: Outcome, ctx: Context, args: str) -> Outcome:
-    """Open the shipping guide at step 1."""
-    return shipping.open_guide(out, ctx)
-
-
 def cmd_cancel(out: Outcome, ctx: Context, args: str) -> Outcome:
     """Leave any open form; what was saved stays."""
     had_form = pending_input(out.state) is not None
@@ -118,42 +110,20 @@ def cmd_cancel(out: Outcome, ctx: Context, args: str) -> Outcome:
     return out
 
 
-COMMANDS: dict[str, CommandHandler] = {
-    "start": cmd_start,
-    "menu": cmd_menu,
-    "help": cmd_help,
-    "ship": cmd_ship,
-    "cancel": cmd_cancel,
-}
-
 # --- buttons -------------------------------------------------------------------------------
 
 
-def press_menu(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+def press_menu(out: Outcome, ctx: Context) -> Outcome:
     """Back to the main menu, in place."""
     out.screens.append(menu_screen(edit=True))
     return out
 
 
-def press_help(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+def press_help(out: Outcome, ctx: Context) -> Outcome:
     """The help screen, in place."""
     out.screens.append(Screen("help", {"operator": ctx.is_operator}, back_to_menu(), edit=True))
     return out
 
-
-def press_ship1(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
-    """The menu's 发货 entry: the guide's first step, in place."""
-    out.screens.append(shipping.step_screen(ctx, "s", 1, edit=True))
-    return out
-
-
-ACTIONS: dict[str, PressHandler] = {
-    "menu": press_menu,
-    "help": press_help,
-    "ship": shipping.press_step,
-    "shipx": shipping.press_index,
-    "ship1": press_ship1,
-}
 
 # --- text ----------------------------------------------------------------------------------
 
@@ -185,39 +155,12 @@ def answer_intent(out: Outcome, ctx: Context, intent: str | None) -> Outcome:
     return out
 
 
-# --- feature modules -----------------------------------------------------------------------
-# Each feature module exports COMMANDS, ACTIONS and INPUTS (handlers for pending text input,
-# by kind). Files, and the adapter's verdict on them, go to the document checklist.
-
-FEATURES: tuple[ModuleType, ...] = (route, agency, docs, apply, review, journey, status, operator)
-INPUTS: dict[str, InputHandler] = {}
-RAW_INPUTS: set[str] = set()  # input kinds whose text is never taken for a question
-
-
-def _register(modules: tuple[ModuleType, ...]) -> None:
-    """Merge the feature modules' handlers; a name used twice is a programming error."""
-    for module in modules:
-        for table, own in (
-            (COMMANDS, module.COMMANDS),
-            (ACTIONS, module.ACTIONS),
-            (INPUTS, module.INPUTS),
-        ):
-            clash = set(table) & set(own)
-            if clash:
-                raise RuntimeError(f"{module.__name__} redefines {sorted(clash)}")
-            table.update(own)
-        RAW_INPUTS.update(getattr(module, "RAW_INPUTS", ()))
-
-
-_register(FEATURES)
-
-
 def resume_button() -> Button:
     """继续填写: back to the field or question the merchant was answering."""
     return Button.of("resume", "resume")
 
 
-def press_resume(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+def press_resume(out: Outcome, ctx: Context) -> Outcome:
     """Restore a suspended input and show its prompt again."""
     data = out.state.data
     waiting = data.pop("suspended", None) or data.get("input")
@@ -227,9 +170,6 @@ def press_resume(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
         return out
     data["input"] = waiting
     return INPUTS[waiting["kind"]](out, ctx, "")  # empty text: show the prompt again
-
-
-ACTIONS["resume"] = press_resume
 
 
 def _is_question(text: str, ctx: Context, *, raw: bool = False) -> bool:
@@ -276,16 +216,46 @@ def _offer_question(out: Outcome, ctx: Context, text: str) -> Outcome:
     return out
 
 
-def press_ask(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+def press_ask(out: Outcome, ctx: Context, intent: str) -> Outcome:
     """我是想问…: answer the question the kept text looked like (a new message)."""
-    intent = args[0] if args else ""
     if intent not in ctx.catalog.intents.names:
         out.notice = "stale"
         return answer_intent(out, ctx, None)
     return answer_intent(out, ctx, intent)  # handle() adds 继续填写 when a field was open
 
 
-ACTIONS["ask"] = press_ask
+# --- the features --------------------------------------------------------------------------
+# Each feature module declares itself (flows.feature.Feature); the menu, help and the open
+# form's 继续填写 are the router's own. Files, and the adapter's verdict on them, go to the
+# document checklist.
+
+MENU = Feature(
+    "menu",
+    press_menu,
+    commands={"start": cmd_start, "menu": cmd_menu, "help": cmd_help, "cancel": cmd_cancel},
+    actions=(
+        Action("menu", press_menu),
+        Action("help", press_help),
+        Action("resume", press_resume),
+        Action("ask", press_ask, (token("intent"),)),
+    ),
+)
+FEATURES: tuple[Feature, ...] = (
+    MENU,
+    shipping.FEATURE,
+    route.FEATURE,
+    review.CHOOSE_ROUTE,
+    agency.FEATURE,
+    docs.FEATURE,
+    apply.FEATURE,
+    review.FEATURE,
+    status.REPORT,
+    status.REMINDERS,
+    journey.FEATURE,
+    operator.FEATURE,
+)
+COMMANDS, ACTIONS, INPUTS = merge(FEATURES)
+RAW_INPUTS = frozenset().union(*(f.raw_inputs for f in FEATURES))  # never taken for a question
 
 
 def _with_resume(out: Outcome) -> Outcome:
@@ -345,6 +315,7 @@ stats_screen = operator.stats_screen
 unknown_merchant = operator.unknown_merchant
 merchant_card = operator.merchant_card
 done_screen = operator.done_screen
+console_screen = operator.console_screen
 
 
 def route_labels(out: Outcome, ctx: Context) -> Outcome:
@@ -397,7 +368,8 @@ def _dispatch(out: Outcome, event: Event, ctx: Context) -> Outcome:
         return out
     if isinstance(event, Press):
         if event.action in ACTIONS:
-            return ACTIONS[event.action](out, ctx, event.args)
+            feature, action = ACTIONS[event.action]
+            return feature.press(action, out, ctx, event.args)
         # An unknown action: a button from an older version, or forged data.
         out.notice = "stale"
         out.screens.append(menu_screen(edit=True))

@@ -26,6 +26,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from flows.core import Button, Context, Outcome, Screen
+from flows.feature import Action
 from flows.questionnaire import Page, Question, Questionnaire, Rows, Subject, answers, is_answered
 from flows.state import MerchantData
 
@@ -109,10 +110,8 @@ class SelfCheck(Questionnaire[MerchantData]):
 QUESTIONS = SelfCheck()
 
 
-def press_sc(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+def press_sc(out: Outcome, ctx: Context) -> Outcome:
     """The self-check summary."""
-    if args:
-        return QUESTIONS.stale(out, ctx, Subject(out.state.data))
     out.screens.append(self_check_screen(out, ctx, edit=True))
     return out
 
@@ -138,4 +137,4 @@ def standing(
     return started, missing
 
 
-ACTIONS = {"sc": press_sc, **QUESTIONS.actions()}
+ACTIONS = (Action("sc", press_sc), *QUESTIONS.actions())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flows.core import Button, Context, Outcome, Screen
+from flows.feature import Action, Feature, choice, number
 
 # Short guide codes keep callback data small and stable; names index content/shipping.yaml.
 GUIDES = {"s": "seller", "w": "warehouse"}
@@ -52,25 +53,46 @@ def open_guide(outcome: Outcome, ctx: Context, code: str = "s") -> Outcome:
     return outcome
 
 
-def press_step(outcome: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
-    """Show the pressed step; a forged or outdated step falls back to the contents."""
-    code = args[0] if args else ""
-    try:
-        step = int(args[1])
-    except (IndexError, ValueError):
-        step = 0
-    if code not in GUIDES or not 1 <= step <= step_count(ctx, code):
+def press_step(outcome: Outcome, ctx: Context, code: str, step: int) -> Outcome:
+    """Show the pressed step; a step the guide no longer has falls back to its contents."""
+    if step > step_count(ctx, code):
         outcome.notice = "stale"
-        outcome.screens.append(index_screen(ctx, code if code in GUIDES else "s", edit=True))
+        outcome.screens.append(index_screen(ctx, code, edit=True))
         return outcome
     outcome.screens.append(step_screen(ctx, code, step, edit=True))
     return outcome
 
 
-def press_index(outcome: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+def press_index(outcome: Outcome, ctx: Context, code: str) -> Outcome:
     """Show a guide's contents in place."""
-    code = args[0] if args and args[0] in GUIDES else "s"
-    if not args or args[0] not in GUIDES:
-        outcome.notice = "stale"
     outcome.screens.append(index_screen(ctx, code, edit=True))
     return outcome
+
+
+def cmd_ship(outcome: Outcome, ctx: Context, args: str) -> Outcome:
+    """/ship: the seller guide at step 1, in a new message."""
+    return open_guide(outcome, ctx)
+
+
+def home(outcome: Outcome, ctx: Context) -> Outcome:
+    """The seller guide's contents, in place."""
+    return press_index(outcome, ctx, "s")
+
+
+def press_first(outcome: Outcome, ctx: Context) -> Outcome:
+    """The menu's 发货 entry: the guide's first step, in place."""
+    outcome.screens.append(step_screen(ctx, "s", 1, edit=True))
+    return outcome
+
+
+GUIDE = choice("guide", *GUIDES)
+FEATURE = Feature(
+    "shipping",
+    home,
+    commands={"ship": cmd_ship},
+    actions=(
+        Action("ship", press_step, (GUIDE, number("step", 1, 99))),
+        Action("shipx", press_index, (GUIDE,)),
+        Action("ship1", press_first),
+    ),
+)

@@ -85,11 +85,8 @@ def writable(out: Outcome) -> AgencyRecord:
     return record
 
 
-def find(out: Outcome, raw: str) -> Candidate | None:
-    """The candidate whose id is `raw` (a button argument), or None if there is none."""
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
-        return None
-    wanted = int(raw)
+def find(out: Outcome, wanted: object) -> Candidate | None:
+    """The candidate whose id is `wanted` (a decoded button argument), or None."""
     return next((c for c in all_candidates(out.state.data) if c.get("id") == wanted), None)
 
 

@@ -22,6 +22,7 @@ from flows.core import (
     clear_input,
     entry_points,
 )
+from flows.feature import Action, Feature, choice, token
 from flows.parsing import ParseError, parse_due_date
 from flows.state import MerchantData, ReminderSettings
 
@@ -112,22 +113,10 @@ def push_screen(out: Outcome, ctx: Context, *, note: str, by: str) -> Screen:
 # --- the merchant reports a result themselves ---------------------------------------------
 
 
-def _reportable(out: Outcome, ctx: Context, args: tuple[str, ...]) -> str | None:
-    """The result a report button names, if the merchant can report it now; otherwise the
-    current status screen with the stale notice (and None)."""
-    new = args[0] if args else ""
-    if new in SELF_REPORT and out.state.data.get("submitted_on"):
-        return new
-    out.notice = "stale"
-    out.screens.append(review.status_screen(out, ctx, edit=True))
-    return None
-
-
-def press_report(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+def press_report(out: Outcome, ctx: Context, new: str) -> Outcome:
     """已通过 / 需补充 / 未通过 pressed on the status screen: ask to confirm."""
-    new = _reportable(out, ctx, args)
-    if new is None:
-        return out
+    if not out.state.data.get("submitted_on"):
+        return REPORT.stale(out, ctx)
     out.screens.append(
         Screen(
             "report_confirm",
@@ -139,11 +128,10 @@ def press_report(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
     return out
 
 
-def press_report_ok(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+def press_report_ok(out: Outcome, ctx: Context, new: str) -> Outcome:
     """Confirmed: record the merchant's own report."""
-    new = _reportable(out, ctx, args)
-    if new is None:
-        return out
+    if not out.state.data.get("submitted_on"):
+        return REPORT.stale(out, ctx)
     if out.state.data.get("status") == new:
         out.screens.append(review.status_screen(out, ctx, edit=True))
         return out
@@ -207,20 +195,17 @@ def _title(ctx: Context, kind: str, chosen: str | None) -> str:
 cmd_reminders, press_reminders = entry_points(reminders_screen)
 
 
-def press_mute(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+def press_mute(out: Outcome, ctx: Context, muted: str) -> Outcome:
     """Mute (1) or unmute (0) all reminders."""
-    if not args or args[0] not in ("0", "1"):
-        out.notice = "stale"
-    else:
-        prefs(out)["muted"] = args[0] == "1"
-        out.notice = "saved"
+    prefs(out)["muted"] = muted == "1"
+    out.notice = "saved"
     out.screens.append(reminders_screen(out, ctx, edit=True))
     return out
 
 
-def press_snooze(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
-    """推迟一天: the reminder (upcoming, or just received) comes again a day later."""
-    base = (args[0] if args else "").split("~", 1)[0]
+def press_snooze(out: Outcome, ctx: Context, key: str, where: str) -> Outcome:
+    """推迟一天: the reminder (upcoming, or just received: where m) comes again a day later."""
+    base = key.split("~", 1)[0]
     tz = ctx.tz
     # counted from the reminder's own moment, not from an earlier snooze: a second tap (or a
     # double tap) gives the same time instead of another day
@@ -237,31 +222,28 @@ def press_snooze(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
         if latest <= max(ctx.now, item.due):
             # the deadline is today: putting it off would only hide it
             out.notice = "snooze_too_late"
-            if not (len(args) > 1 and args[1] == "m"):
+            if where != "m":
                 out.screens.append(reminders_screen(out, ctx, edit=True))
             return out
         until = latest
     prefs(out).setdefault("snoozed", {})[base] = until.isoformat(timespec="minutes")
     out.notice = "snoozed"
     out.notice_params = {"day": until.date().isoformat(), "time": f"{until:%H:%M}"}
-    if len(args) > 1 and args[1] == "m":
+    if where == "m":
         return out  # pressed on the reminder itself: its text stays readable, a toast confirms
     out.screens.append(reminders_screen(out, ctx, edit=True))
     return out
 
 
-def press_interval(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+def press_interval(out: Outcome, ctx: Context, days: str) -> Outcome:
     """How often the operation check comes after joining."""
-    if not args or args[0] not in ("7", "14", "30"):
-        out.notice = "stale"
-    else:
-        prefs(out)["interval_days"] = int(args[0])
-        out.notice = "saved"
+    prefs(out)["interval_days"] = int(days)
+    out.notice = "saved"
     out.screens.append(reminders_screen(out, ctx, edit=True))
     return out
 
 
-def press_fee(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+def press_fee(out: Outcome, ctx: Context) -> Outcome:
     """Ask for the agency fee payment date."""
     ask_input(out, "fee_date")
     out.screens.append(
@@ -292,14 +274,28 @@ def on_fee_date(out: Outcome, ctx: Context, text: str) -> Outcome:
     return out
 
 
-COMMANDS = {"reminders": cmd_reminders}
-ACTIONS = {
-    "rep": press_report,
-    "repok": press_report_ok,
-    "reminders": press_reminders,
-    "rmute": press_mute,
-    "rsz": press_snooze,
-    "rint": press_interval,
-    "rfee": press_fee,
-}
-INPUTS = {"fee_date": on_fee_date}
+# the merchant reports a result; a stale press shows the status as it is now
+RESULT = choice("result", *SELF_REPORT)
+REPORT = Feature(
+    "report",
+    review.press_status,
+    actions=(Action("rep", press_report, (RESULT,)), Action("repok", press_report_ok, (RESULT,))),
+    stage="review",
+)
+REMINDERS = Feature(
+    "reminders",
+    press_reminders,
+    commands={"reminders": cmd_reminders},
+    actions=(
+        Action("reminders", press_reminders),
+        Action("rmute", press_mute, (choice("muted", "0", "1"),)),
+        Action(
+            "rsz",
+            press_snooze,
+            (token("reminder"), choice("where", "m", optional=True, default="")),
+        ),
+        Action("rint", press_interval, (choice("days", "7", "14", "30"),)),
+        Action("rfee", press_fee),
+    ),
+    inputs={"fee_date": on_fee_date},
+)

@@ -45,6 +45,7 @@ from flows.checklist import (
     target,
 )
 from flows.core import Button, Context, Download, Event, Outcome, Rejected, Screen, Stored, Upload
+from flows.feature import Action, Arg, token
 from flows.state import DocsRecord, Incoming, PendingFile
 
 MAX_BYTES = 20 * 1024 * 1024  # the Bot API lets bots download files up to 20 MB
@@ -94,31 +95,20 @@ def _which_screen(
     )
 
 
-def _entry_arg(args: tuple[str, ...], index: int) -> tuple[bool, str | None]:
-    """(well-formed, id) for an optional pending-file id at args[index]."""
-    if len(args) <= index:
-        return True, None
-    if len(args) > index + 1 or not args[index]:
-        return False, None
-    return True, args[index]
-
-
-def press_which(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+def press_which(out: Outcome, ctx: Context, wanted: str | None) -> Outcome:
     """Show the item choice for a waiting file (the oldest, unless one is named)."""
     chosen = route.route_of(out)
-    valid, wanted = _entry_arg(args, 0)
-    entry = _pending_entry(docs_of(out.state.data), wanted) if valid else None
+    entry = _pending_entry(docs_of(out.state.data), wanted)
     if chosen is None or entry is None:
         return stale(out, ctx)
     out.screens.append(_which_screen(out, ctx, chosen, entry, edit=True))
     return out
 
 
-def press_pick(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+def press_pick(out: Outcome, ctx: Context, key: str, wanted: str | None) -> Outcome:
     """The waiting file is for this item: ask the adapter to fetch and store it."""
-    found = route_and_item(out, ctx, args)
-    valid, wanted = _entry_arg(args, 1)
-    entry = _pending_entry(docs_of(out.state.data), wanted) if valid else None
+    found = route_and_item(out, ctx, key)
+    entry = _pending_entry(docs_of(out.state.data), wanted)
     if found is None or entry is None:
         return stale(out, ctx)
     chosen, item = found
@@ -135,10 +125,9 @@ def press_pick(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
     return _download(out, upload, item["key"], press=True)
 
 
-def press_discard(out: Outcome, ctx: Context, args: tuple[str, ...]) -> Outcome:
+def press_discard(out: Outcome, ctx: Context, wanted: str | None) -> Outcome:
     """Forget a waiting file (it was never downloaded); the others keep waiting."""
-    valid, wanted = _entry_arg(args, 0)
-    entry = _pending_entry(docs_of(out.state.data), wanted) if valid else None
+    entry = _pending_entry(docs_of(out.state.data), wanted)
     if entry is None:
         return stale(out, ctx)
     _drop_pending(out, entry["id"])
@@ -296,8 +285,12 @@ def on_file(out: Outcome, ctx: Context, event: Event) -> Outcome:
     return stale(out, ctx)
 
 
-ACTIONS = {
-    "dcw": press_which,
-    "dcp": press_pick,
-    "dcn": press_discard,
-}
+def actions(item: Arg) -> tuple[Action, ...]:
+    """The waiting files' actions (an optional pending-file id names one), for the documents
+    feature; `item` is its item argument."""
+    entry = token("file", optional=True)
+    return (
+        Action("dcw", press_which, (entry,)),
+        Action("dcp", press_pick, (item, entry)),
+        Action("dcn", press_discard, (entry,)),
+    )

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from telegram.ext import Application
 
 from bot.clock import Clock, ShiftedClock
+from bot.console import Console, ConsoleOptions
 from bot.content import ContentRegistry
 from bot.lifespan import serving
 from bot.runtime import Runtime
@@ -40,6 +41,7 @@ class RunningBot:
     runtime: Runtime
     tracker: UpdateTracker
     scheduler: Scheduler
+    console: Console | None = None  # running_bot(console=True): on an ephemeral port
 
     def merchant(self, user_id: int = 1001, **kwargs: object) -> MerchantClient:
         """A merchant talking to this bot."""
@@ -56,6 +58,7 @@ async def running_bot(
     timezone: str = "Asia/Shanghai",
     scheduler_options: dict | None = None,
     files_dir: Path | None = None,
+    console: bool = False,
 ) -> AsyncIterator[RunningBot]:
     """Start the Application against `server` with the database at `db_path`; stop it after."""
     store = await Store.open(db_path)
@@ -77,5 +80,9 @@ async def running_bot(
         observer=tracker,
         poll_timeout=5,
         scheduler_options=scheduler_options,
+        # 127.0.0.1 on a port the system picks: tests never fight over 8080
+        console=ConsoleOptions("127.0.0.1", 0) if console else None,
     ) as running:
-        yield RunningBot(server, running.app, store, runtime, tracker, running.scheduler)
+        yield RunningBot(
+            server, running.app, store, runtime, tracker, running.scheduler, running.console
+        )

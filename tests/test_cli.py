@@ -26,6 +26,7 @@ def run_cli(
 ) -> subprocess.CompletedProcess[str]:
     """Run the console script with a clean configuration environment."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "BOT_"))}
+    base["BOT_CONSOLE_PORT"] = "0"  # no console (`chat`, `run`): never a fight over port 8080
     base.update(env or {})
     return subprocess.run(
         [EXE, *args],

@@ -9,7 +9,24 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+import yaml
+
 from bot.clock import FixedClock
+from bot.content import CONTENT_ROOT, by_route
+from tests.contentkit import (
+    CONTENT,
+    callback,
+    data,
+    day,
+    has,
+    keys,
+    label,
+    notice,
+    notices,
+    press,
+    rendered,
+    template,
+)
 from tests.harness import running_bot
 from tests.test_cli import run_cli
 from tests.test_e2e_foundation import assert_clean
@@ -17,6 +34,10 @@ from tests.test_e2e_reminders import reminder_calls
 
 SH = ZoneInfo("Asia/Shanghai")
 OPERATOR = 900
+STATUSES = yaml.safe_load((CONTENT_ROOT / "zh-CN" / "statuses.yaml").read_text("utf-8"))
+REMINDERS = STATUSES["reminders"]
+STAGES = CONTENT.data["ui"]["stages"]
+STEPS = STATUSES["statuses"]["approved"]["steps"]
 
 
 def local(y, mo, d, h=0, mi=0) -> datetime:
@@ -28,6 +49,18 @@ def reminders_to(server, chat_id):
     return reminder_calls(server, chat_id)
 
 
+def reminder_of(call) -> tuple[str, dict]:
+    """(kind, facts) of a reminder the bot sent."""
+    assert template(call) == "reminder", call.params["text"]
+    return data(call)["kind"], data(call)["data"]
+
+
+def form_item(shown) -> tuple[int, int]:
+    """(item number, items) of an application form question."""
+    assert template(shown) == "apply_prompt", shown.text
+    return data(shown)["index"], data(shown)["total"]
+
+
 async def move_to(bot, clock, moment: datetime) -> int:
     """Move the bot's clock and run one scheduler pass; how many reminders went out."""
     clock.at = moment.astimezone(UTC)
@@ -36,7 +69,7 @@ async def move_to(bot, clock, moment: datetime) -> int:
 
 async def choose_platform(m):
     await m.send("/route")
-    await m.press("全托管")
+    await press(m, "route_platform")
 
 
 async def pending(bot, user_id):
@@ -55,14 +88,15 @@ async def test_mute_then_unmute_brings_the_reminders_back(server, tmp_path):
         await choose_platform(m)
         await m.send("/submitted")  # Wed 12-02: window 12-07 … 12-11
         await m.send("/reminders")
-        await m.press("全部静音")
+        await press(m, "rem_mute")
         assert await pending(bot, 701) == []
-        [back] = await m.press("恢复提醒")
-        assert "12月7日" in back.text
+        [back] = await press(m, "rem_unmute")
+        assert template(back) == "reminders" and not data(back)["muted"]
+        assert day("2026-12-07") in back.text
         assert await pending(bot, 701) == ["overdue/2026-12-02", "window_open/2026-12-02"]
         assert await move_to(bot, clock, local(2026, 12, 7, 13, 30)) == 1
         [sent] = reminders_to(server, 701)
-        assert "审核结果可能快出来了" in sent.params["text"]
+        assert reminder_of(sent)[0] == "window_open"
     assert_clean(server)
 
 
@@ -73,7 +107,8 @@ async def test_correcting_the_date_and_back_keeps_one_reminder_per_moment(server
         await choose_platform(m)
         await m.send("/submitted")
         [moved] = await m.send("/submitted 2026-11-30")
-        assert "原来记录的是" in moved.text
+        assert template(moved) == "submitted" and data(moved)["previous"] == "2026-12-02"
+        assert day("2026-12-02") in moved.text
         assert await pending(bot, 702) == ["overdue/2026-11-30", "window_open/2026-11-30"]
         await m.send("/submitted")
         assert await pending(bot, 702) == ["overdue/2026-12-02", "window_open/2026-12-02"]
@@ -94,19 +129,24 @@ async def test_rejected_then_resubmitted_starts_a_new_review_cycle(server, tmp_p
         await m.send("/submitted")
         await op.send("/setstatus 703 rejected 店铺评分不够")
         [status] = await m.send("/status")
-        assert "未通过" in status.text and "店铺评分不够" in status.text
+        assert template(status) == "status" and data(status)["status"] == "rejected"
+        assert STATUSES["statuses"]["rejected"]["name"] in status.text
+        assert "店铺评分不够" in status.text
         [none] = await m.send("/reminders")
-        assert "重新提交申请后发 /submitted" in none.text
+        assert template(none) == "reminders" and data(none)["status"] == "rejected"
+        assert not data(none)["upcoming"] and not data(none)["muted"]
         clock.at = local(2026, 11, 20, 11).astimezone(UTC)
         [again] = await m.send("/submitted")
-        assert "未通过" in again.text and "重新开始" in again.text
-        assert "到了预计出结果的时候我会提醒你" in again.text
+        assert template(again) == "submitted" and data(again)["restarted_from"] == "rejected"
+        assert STATUSES["statuses"]["rejected"]["name"] in again.text
+        assert "window_open" in data(again)["upcoming"] and not data(again)["muted"]
         state = (await bot.store.load_merchant(703)).data
         assert state["status"] == "submitted" and state["cycle"] == 2
         [progress] = await m.send("/progress")
-        assert "⏳ 6. 等待审核" in progress.text
+        assert template(progress) == "progress"
+        assert [(s["key"], s["state"]) for s in data(progress)["stages"]][5] == ("review", "doing")
         [listing] = await m.send("/reminders")
-        assert "11月25日" in listing.text  # Fri 11-20: 3rd working day is Wed 11-25
+        assert day("2026-11-25") in listing.text  # Fri 11-20: 3rd working day is Wed 11-25
         history = [(h["old"], h["new"]) for h in await bot.store.status_history(703)]
         assert history == [
             (None, "submitted"),
@@ -114,7 +154,7 @@ async def test_rejected_then_resubmitted_starts_a_new_review_cycle(server, tmp_p
             ("rejected", "submitted"),
         ]
         assert await move_to(bot, clock, local(2026, 11, 25, 10)) == 1
-        assert "审核结果可能快出来了" in reminders_to(server, 703)[-1].params["text"]
+        assert reminder_of(reminders_to(server, 703)[-1])[0] == "window_open"
     assert_clean(server)
 
 
@@ -128,20 +168,20 @@ async def test_need_more_shows_the_note_and_deadline_and_resubmission_restarts(s
         await m.send("/submitted")
         server.block(704, notify=False)  # the push fails: /status must still tell everything
         [done] = await op.send("/setstatus 704 need_more 请于 2026-11-10 前补充品牌授权书")
-        assert "没能推送" in done.text
+        assert template(done) == "operator_done" and data(done)["delivered"] is False
         server.unblock(704, notify=False)
         [status] = await m.send("/status")
-        assert "品牌授权书" in status.text and "11月10日" in status.text
-        assert "预计结果" not in status.text  # the window waits while materials are missing
+        assert template(status) == "status" and data(status)["deadline"] == "2026-11-10"
+        assert "品牌授权书" in status.text and day("2026-11-10") in status.text
+        assert not data(status)["window"]  # the window waits while materials are missing
         assert await pending(bot, 704) == ["need_more_deadline/2026-11-10"]
         assert await move_to(bot, clock, local(2026, 11, 9, 10)) == 1
         [deadline] = reminders_to(server, 704)
-        assert (
-            "补充材料快到期了" in deadline.params["text"]
-            and "预计出结果" not in deadline.params["text"]
-        )
+        kind, facts = reminder_of(deadline)
+        assert kind == "need_more_deadline" and "first" not in facts and "last" not in facts
         [again] = await m.send("/submitted")
-        assert "需补充材料" in again.text
+        assert template(again) == "submitted" and data(again)["restarted_from"] == "need_more"
+        assert STATUSES["statuses"]["need_more"]["name"] in again.text
         state = (await bot.store.load_merchant(704)).data
         assert state["status"] == "submitted" and "need_more" not in state
         assert await pending(bot, 704) == ["overdue/2026-11-09#2", "window_open/2026-11-09#2"]
@@ -161,8 +201,10 @@ async def test_a_reminder_delivered_late_is_worded_for_the_day_it_arrives(server
     async with running_bot(server, db, clock=clock) as bot:
         await bot.scheduler.wait_for("sent", 1)
         [late] = reminders_to(server, 705)
-        assert "从今天起" not in late.params["text"]
-        assert "已经从 12月7日（周一） 开始" in late.params["text"]
+        kind, facts = reminder_of(late)
+        assert kind == "window_open" and facts["first"] == "2026-12-07"
+        assert facts["today"] == "2026-12-09"  # worded as already begun, from 12-07
+        assert day("2026-12-07") in late.params["text"]
     assert_clean(server)
 
 
@@ -175,26 +217,23 @@ async def test_snooze_at_night_goes_to_the_next_morning_and_keeps_the_reminder(s
         assert await move_to(bot, clock, local(2026, 12, 7, 10)) == 1
         [reminder] = reminders_to(server, 706)
         clock.at = local(2026, 12, 7, 22, 15).astimezone(UTC)  # read it late in the evening
-        later = next(
-            b["callback_data"]
-            for row in reminder.params["reply_markup"]["inline_keyboard"]
-            for b in row
-            if "晚一天" in b["text"]
-        )
+        later = callback(reminder, "rem_later")
         mark = server.mark()
         assert await m.press_data(reminder.result["message_id"], later) == []
-        [toast] = [c for c in server.calls[mark:] if c.method == "answerCallbackQuery"]
         # 22:15 + one day is in the quiet hours: that morning instead, 10:00 on 12-08
         # (never a whole day skipped)
-        assert "12月8日" in toast.params["text"] and "10:00" in toast.params["text"]
+        assert notices(server, mark) == [notice("snoozed", day="2026-12-08", time="10:00")]
         assert not [c for c in server.calls[mark:] if c.method == "editMessageText"]
         [listing] = await m.send("/reminders")
-        assert "12月8日（周二） 10:00" in listing.text
-        assert "（你推迟的提醒）" not in listing.text
+        assert template(listing) == "reminders"
+        [upcoming] = [r for r in data(listing)["upcoming"] if r["kind"] == "window_open"]
+        assert upcoming["due"].startswith("2026-12-08T10:00")
+        assert f"{day('2026-12-08')} 10:00" in listing.text
         assert await move_to(bot, clock, local(2026, 12, 8, 9, 59)) == 0
         assert await move_to(bot, clock, local(2026, 12, 8, 10, 0)) == 1
-        snoozed = reminders_to(server, 706)[-1].params["text"]
-        assert "你推迟的提醒" in snoozed and "已经从 12月7日（周一） 开始" in snoozed
+        kind, facts = reminder_of(reminders_to(server, 706)[-1])
+        assert kind == "window_open" and facts["snoozed"]
+        assert facts["first"] == "2026-12-07" and facts["today"] == "2026-12-08"
     assert_clean(server)
 
 
@@ -221,7 +260,39 @@ async def test_an_operator_push_at_night_arrives_silently(server, tmp_path):
 # --- each route hears its own next steps -----------------------------------------------------
 
 
-PLATFORM_ONLY = ("站内信", "保证金", "平台的指引", "以平台通知为准", "平台客服")
+def route_only(route: str, value: object = STATUSES) -> set[str]:
+    """The lines content writes for one route only: a per-route value ({agency: …, platform: …})
+    whose `route` lines the other route's do not have."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        if "agency" in value and "platform" in value:
+            other = value["platform" if route == "agency" else "agency"]
+            others = other if isinstance(other, list) else [other]
+            own = value[route] if isinstance(value[route], list) else [value[route]]
+            found |= {x for x in own if isinstance(x, str) and x not in others}
+        for v in value.values():
+            found |= route_only(route, v)
+    elif isinstance(value, list):
+        for v in value:
+            found |= route_only(route, v)
+    return found
+
+
+def routes_in(value: object) -> list[object]:
+    """Every `route` a screen's data names (the route whose words the template chose)."""
+    if isinstance(value, dict):
+        own = [value["route"]] if "route" in value else []
+        return own + [r for v in value.values() for r in routes_in(v)]
+    if isinstance(value, list):
+        return [r for v in value for r in routes_in(v)]
+    return []
+
+
+# What only one route's merchants may read: per-route lines of the statuses, the FAQ answers
+# and the application's steps.
+WORDED = [STATUSES, CONTENT.data["faq"], CONTENT.data["application"]]
+PLATFORM_ONLY = route_only("platform", WORDED)
+AGENCY_ONLY = route_only("agency", WORDED)
 
 
 async def test_route_a_never_hears_the_platform_s_steps(server, tmp_path):
@@ -231,21 +302,26 @@ async def test_route_a_never_hears_the_platform_s_steps(server, tmp_path):
     ) as bot:
         m, op = bot.merchant(708), bot.merchant(OPERATOR)
         await m.send("/route")
-        await m.press("托管公司")
+        await press(m, "route_agency")
         shown = [await m.send("/submitted"), await m.send("/status")]
         assert await move_to(bot, clock, local(2026, 12, 7, 10)) == 1
         assert await move_to(bot, clock, local(2026, 12, 14, 10)) == 1
         await op.send("/setstatus 708 approved")
-        push = server.last_bot_message(708).text
-        assert "对公账户" in push and "合同" in push
+        push = server.last_bot_message(708)
+        assert template(push) == "status_push" and data(push)["status"] == "approved"
+        assert all(step in push.text for step in STEPS["agency"])
         shown.append(await m.send("/status"))
         assert await move_to(bot, clock, local(2026, 12, 16, 10)) == 1
-        texts = [c.params["text"] for c in reminders_to(server, 708)] + [push]
-        texts += [s.text for batch in shown for s in batch]
-        for text in texts:
-            for word in PLATFORM_ONLY:
-                assert word not in text, (word, text)
-        assert "按合同付款" in reminders_to(server, 708)[-1].params["text"]
+        sent = [*reminders_to(server, 708), push, *(s for batch in shown for s in batch)]
+        for message in sent:
+            assert set(routes_in(data(message))) == {"agency"}, data(message)
+            text = message.params["text"] if hasattr(message, "params") else message.text
+            for line in PLATFORM_ONLY:
+                assert line not in text, (line, text)
+        last = reminders_to(server, 708)[-1]
+        assert reminder_of(last)[0] == "agreement"
+        assert REMINDERS["agreement"]["title"]["agency"] in last.params["text"]
+        assert REMINDERS["agreement"]["body"]["agency"] in last.params["text"]
     assert_clean(server)
 
 
@@ -257,11 +333,14 @@ async def test_route_b_approval_lists_email_agreement_deposit_and_logistics_rule
         m, op = bot.merchant(709), bot.merchant(OPERATOR)
         await choose_platform(m)
         await m.send("/submitted")
-        await op.send("/setstatus 709 通过")
-        push = server.last_bot_message(709).text
-        for word in ("确认邮件", "服务协议", "保证金", "仓储物流规则"):
-            assert word in push, word
-        assert "对公账户" not in push and "托管公司" not in push
+        await op.send(f"/setstatus 709 {STATUSES['statuses']['approved']['aliases'][0]}")
+        push = server.last_bot_message(709)
+        assert template(push) == "status_push" and data(push)["status"] == "approved"
+        assert data(push)["route"] == "platform"
+        for step in STEPS["platform"]:
+            assert step in push.text, step
+        for line in AGENCY_ONLY:
+            assert line not in push.text, line
     assert_clean(server)
 
 
@@ -269,23 +348,26 @@ async def test_route_b_menu_and_next_step_say_self_check(bot, server):
     m = bot.merchant(710)
     await choose_platform(m)
     [menu] = await m.send("/menu")
-    assert "✅ 资格自查" in menu.labels and not any("选托管公司" in x for x in menu.labels)
+    assert has(menu, "menu_agency_platform") and not has(menu, "menu_agency")
+    assert label("menu_agency_platform") in menu.labels
     [progress] = await m.send("/progress")
-    assert "👉 下一步：资格自查" in progress.text
-    assert "▶️ 继续：资格自查" in progress.labels
+    assert template(progress) == "progress" and data(progress)["next"] == "qualify"
+    assert STAGES["qualify"]["platform"] in progress.text
+    assert has(progress, "go_qualify_platform")
     [start] = await m.send("/start")
-    assert "▶️ 继续：资格自查" in start.labels
+    assert has(start, "go_qualify_platform")
     assert_clean(server)
 
 
 async def test_the_next_step_line_and_its_button_name_the_same_thing(bot, server):
     m = bot.merchant(711)
     await m.send("/route")
-    await m.press("托管公司")
+    await press(m, "route_agency")
     [progress] = await m.send("/progress")
-    line = next(x for x in progress.text.splitlines() if x.startswith("👉 下一步："))
-    name = line.removeprefix("👉 下一步：")
-    assert any(label.endswith(f"：{name}") for label in progress.labels), (name, progress.labels)
+    assert data(progress)["next"] == "qualify" and data(progress)["route"] == "agency"
+    name = STAGES["qualify"]["agency"]
+    assert name in progress.text and name in label("go_qualify_agency")
+    assert has(progress, "go_qualify_agency") and label("go_qualify_agency") in progress.labels
     assert_clean(server)
 
 
@@ -297,28 +379,28 @@ async def test_a_shop_name_that_sounds_like_a_question_is_saved(bot, server):
     await choose_platform(m)
     await m.send("/apply")
     [next_field] = await m.send("快发货家居店")
-    assert "第 2/4 项" in next_field.text
+    assert form_item(next_field) == (2, 4)
     state = (await bot.store.load_merchant(712)).data
     assert state["application"]["fields"]["shop_name"] == "快发货家居店"
     # the one-tap way to ask instead, and back to the same field
-    [guide] = await m.press("我是想问")
-    assert "发货指南" in guide.text
-    [prompt] = await m.press("继续填写")
-    assert "第 2/4 项" in prompt.text
+    [guide] = await press(m, "ask_instead")
+    assert template(guide) == "ship_step"
+    [prompt] = await press(m, "resume")
+    assert form_item(prompt) == (2, 4)
     [scope] = await m.send("诚信可靠五金店")
-    assert "第 3/4 项" in scope.text
+    assert form_item(scope) == (3, 4)
     # a clear question still leaves the field, which stays open
     [answer] = await m.send("怎么发货？")
-    assert "发货指南" in answer.text and "▶️ 继续填写" in answer.labels
+    assert template(answer) == "ship_step" and has(answer, "resume")
     assert_clean(server)
 
 
 async def test_a_date_sent_before_the_route_is_kept(bot, server):
     m = bot.merchant(713)
     [choice] = await m.send("/submitted 2026-11-30")
-    assert any("全托管" in label for label in choice.labels)
-    [recorded] = await m.press("全托管")
-    assert "已记录提交日期" in recorded.text and "11月30日" in recorded.text
+    assert template(choice) == "route_choice" and has(choice, "route_platform")
+    [recorded] = await press(m, "route_platform")
+    assert template(recorded) == "submitted" and day("2026-11-30") in recorded.text
     assert (await bot.store.load_merchant(713)).data["submitted_on"] == "2026-11-30"
     assert_clean(server)
 
@@ -331,8 +413,10 @@ async def test_a_past_date_whose_window_has_passed_says_so_once_and_promises_not
         m = bot.merchant(714)
         await choose_platform(m)
         [shown] = await m.send("/submitted 2026-10-09")
-        assert shown.text.count("已经超过预计时间") == 1
-        assert "我会提醒你" not in shown.text and "不再安排提醒" in shown.text
+        assert template(shown) == "submitted" and data(shown)["window"]["phase"] == "overdue"
+        assert not data(shown)["upcoming"]  # no reminder promised
+        lines = [x for x in shown.text.splitlines() if x.strip()]
+        assert len(lines) == len(set(lines))  # each thing said once
         assert await pending(bot, 714) == []
         assert await move_to(bot, clock, local(2026, 12, 3, 10)) == 0
     assert_clean(server)
@@ -345,18 +429,18 @@ async def test_first_start_after_help_or_hello_or_deletion_is_a_welcome(bot, ser
     m = bot.merchant(715)
     await m.send("/help")
     [first] = await m.send("/start")
-    assert "欢迎回来" not in first.text
+    assert template(first) == "welcome"
     await m.send("你好")
     [again] = await m.send("/start")
-    assert "欢迎回来" not in again.text
+    assert template(again) == "welcome"
     await choose_platform(m)
     [back] = await m.send("/start")
-    assert "欢迎回来" in back.text
+    assert template(back) == "welcome_back"
     await m.send("/deletedata")
-    await m.press("确认删除")
+    await press(m, "delete_confirm")
     await m.send("/help")
     [after] = await m.send("/start")
-    assert "欢迎回来" not in after.text
+    assert template(after) == "welcome"
     assert_clean(server)
 
 
@@ -367,12 +451,14 @@ def test_playground_advance_delivers_in_order_and_keeps_the_clock_and_reaches_sa
     tmp_path,
 ):
     data = str(tmp_path / "pg")
+    platform = "#" + label("route_platform")
     first = run_cli(
-        "chat", "--data", data, stdin="/start\n/route\n#全托管\n/submitted\n:advance 15d\n"
+        "chat", "--data", data, stdin=f"/start\n/route\n{platform}\n/submitted\n:advance 15d\n"
     )
     assert first.returncode == 0, first.stderr
     out = first.stdout
-    opened, overdue = out.index("审核结果可能快出来了\n"), out.index("审核比预计久了一些\n")
+    opened = out.index(by_route(REMINDERS["window_open"]["title"], "platform") + "\n")
+    overdue = out.index(by_route(REMINDERS["overdue"]["title"], "platform") + "\n")
     assert opened < overdue  # both arrive, each at its own time, in order
     stamps = [line for line in out.splitlines() if line.startswith("(bot time ")]
     assert len(stamps) == 2 and stamps[0] < stamps[1] and stamps[0].endswith("10:00)")
@@ -382,10 +468,12 @@ def test_playground_advance_delivers_in_order_and_keeps_the_clock_and_reaches_sa
         "chat", "--data", data, stdin=":as 999\n/setstatus 10001 approved\n/reminders\n"
     )
     assert second.returncode == 0, second.stderr
-    assert "已推送给商家" in second.stdout and "（发给 10001 的消息）" in second.stdout
+    done = rendered("operator_done", target=10001, status="approved", note="", delivered=True)
+    assert done in second.stdout and "（发给 10001 的消息）" in second.stdout
     moved = next(x for x in first.stdout.splitlines() if x.startswith("(clock moved"))
     assert "bot time is now" in moved
-    assert "审核结果可能快出来了" not in second.stdout  # nothing of before is sent again
+    # nothing of before is sent again
+    assert by_route(REMINDERS["window_open"]["title"], "platform") not in second.stdout
 
 
 async def test_a_file_sent_after_leaving_the_item_screen_is_asked_about(bot, server):
@@ -394,11 +482,11 @@ async def test_a_file_sent_after_leaving_the_item_screen_is_asked_about(bot, ser
 
     m = bot.merchant(716)
     checklist = await open_platform_checklist(m)
-    [item] = await m.press("营业执照", checklist)
-    assert "直接发来的照片或文件会存到「营业执照」" in item.text
+    [item] = await press(m, "dc_item_todo", "license", on=checklist)
+    assert template(item) == "docs_item" and data(item)["item"]["key"] == "license"
     await m.send("/ship")  # somewhere else: the item's screen is gone
     [which] = await m.send_document(PDF, "执照.pdf", "application/pdf")
-    assert "这是哪一项资料" in which.text
+    assert template(which) == "docs_which"
     assert_clean(server)
 
 
@@ -411,9 +499,10 @@ async def test_after_submitting_the_next_step_is_the_result_in_the_route_s_words
         await choose_platform(m)
         await m.send("/submitted")  # straight to submission, preparation skipped
         [progress] = await m.send("/progress")
-        assert "👉 下一步：等待审核" in progress.text and "▶️ 继续：等待审核" in progress.labels
+        assert data(progress)["next"] == "review" and STAGES["review"] in progress.text
+        assert has(progress, "go_review")
         await op.send("/setstatus 717 rejected")
         push = server.last_bot_message(717)
-        labels = [b["text"] for row in push.reply_markup["inline_keyboard"] for b in row]
-        assert "✅ 资格自查" in labels and not any("选托管公司" in x for x in labels)
+        assert template(push) == "status_push" and data(push)["status"] == "rejected"
+        assert "menu_agency_platform" in keys(push) and "menu_agency" not in keys(push)
     assert_clean(server)

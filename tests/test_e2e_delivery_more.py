@@ -16,6 +16,7 @@ from bot.store import Store
 from devserver.server import BotApiServer
 from flows import router
 from flows.core import Context, MerchantState, Press
+from tests.contentkit import data, label, press, rendered, template
 from tests.harness import contents, running_bot
 from tests.test_cli import run_cli
 from tests.test_e2e_back_and_forth import (
@@ -42,7 +43,7 @@ async def test_an_update_the_database_could_not_record_is_fetched_again(bot, ser
     monkeypatch.setattr(bot.store, "receive_update", locked_once)
     m = bot.merchant(951)
     [answer] = await m.send("/start")  # refused once, fetched again, answered
-    assert "托管助手" in answer.text and failures
+    assert template(answer) == "welcome" and failures
     [menu] = await m.send("/menu")  # polling goes on
     assert menu.labels
     assert_clean(server)
@@ -107,7 +108,7 @@ async def test_the_weekly_check_goes_on_after_one_that_was_refused(server, tmp_p
         assert keys["operation_check/2026-12-09"] == "failed"
         assert keys["operation_check/2026-12-16"] == "pending"  # the next one is planned
         assert await move_to(bot, clock, local(2026, 12, 16, 10)) == 1
-        assert "定期看看店铺" in reminders_to(server, 954)[-1].params["text"]
+        assert data(reminders_to(server, 954)[-1])["kind"] == "operation_check"
     refused = [c.description for c in server.calls if not c.ok]
     assert refused == ["Bad Request: refused"]
 
@@ -115,11 +116,11 @@ async def test_the_weekly_check_goes_on_after_one_that_was_refused(server, tmp_p
 async def test_a_company_name_with_a_question_word_is_saved(bot, server):
     m = bot.merchant(955)
     await m.send("/route")
-    await m.press("托管公司")
+    await press(m, "route_agency")
     await m.send("/agency")
-    await m.press("添加")
+    await press(m, "ag_add")
     [saved] = await m.send("哪吒保底代运营")
-    assert "靠谱吗" not in saved.text.splitlines()[0]
+    assert template(saved) == "agency_question"  # saved as the name, not taken as a question
     names = [c["name"] for c in (await bot.store.load_merchant(955)).data["agency"]["candidates"]]
     assert names == ["哪吒保底代运营"]
     assert_clean(server)
@@ -141,8 +142,9 @@ def test_a_double_tapped_snooze_moves_the_reminder_once():
 
 def test_the_playground_started_again_on_its_data_answers(tmp_path):
     data = str(tmp_path / "pg")
-    first = run_cli("chat", "--data", data, stdin="/start\n/route\n#全托管\n")
+    platform = "#" + label("route_platform")
+    first = run_cli("chat", "--data", data, stdin=f"/start\n/route\n{platform}\n")
     assert first.returncode == 0, first.stderr
     again = run_cli("chat", "--data", data, stdin="/start\n")
     assert again.returncode == 0, again.stderr
-    assert "欢迎回来" in again.stdout
+    assert rendered("welcome_back") in again.stdout  # from another process: its text

@@ -13,16 +13,20 @@ import sqlite3
 
 from bot import presenter
 from devserver.server import BotApiServer
+from tests.contentkit import CONTENT, data, label, press, template
 from tests.test_documents import PDF
+from tests.test_e2e_docs import doc
 from tests.test_e2e_foundation import assert_clean
 from tests.test_run_command import EXE
+
+FIELDS = CONTENT.data["application"]["fields"]
 
 
 async def open_shop_name_field(m) -> None:
     await m.send("/route")
-    await m.press("全托管")
+    await press(m, "route_platform")
     [prompt] = await m.send("/apply")
-    assert "第 1/4 项" in prompt.text
+    assert template(prompt) == "apply_prompt" and data(prompt)["index"] == 1
 
 
 async def test_a_redelivered_update_is_applied_once(bot, server):
@@ -46,7 +50,8 @@ async def test_a_redelivered_update_is_applied_once(bot, server):
     fields = (await bot.store.load_merchant(801)).data["application"]["fields"]
     assert fields == {"shop_name": "星河家居用品店"}  # not also taken as the scope
     answers = [c for c in server.calls[since:] if c.method == "sendMessage" and c.chat_id == 801]
-    assert len(answers) == 1 and "第 2/4 项" in answers[0].params["text"]
+    assert len(answers) == 1 and template(answers[0]) == "apply_prompt"
+    assert data(answers[0])["index"] == 2
     assert bot.app.update_queue.duplicates == 1
     assert_clean(server)
 
@@ -57,7 +62,7 @@ async def test_a_reply_is_retried_through_a_short_outage(bot, server):
     server.fail("sendMessage", status=502, seconds=3)
     since = server.mark()
     [answer] = await m.send("怎么发货")
-    assert "发货指南" in answer.text
+    assert template(answer) == "ship_step"
     tries = [c for c in server.calls[since:] if c.method == "sendMessage"]
     assert sum(1 for c in tries if not c.ok) >= 3 and [c.ok for c in tries][-1] is True
     assert sum(1 for c in tries if c.ok) == 1  # answered once
@@ -131,11 +136,11 @@ async def _choose_route(server, chat_id, label: str) -> None:
 
 async def _prepare_form(server, chat_id) -> None:
     """Route B chosen and the form open at the shop name, through the real process."""
-    await _choose_route(server, chat_id, "全托管")
+    await _choose_route(server, chat_id, label("route_platform"))
     since = server.mark()
     server.user_sends_text(chat_id, "/apply")
-    prompt = await _reply(server, chat_id, since)
-    assert "第 1/4 项" in prompt.params["text"]
+    prompt = await _reply(server, chat_id, since)  # from another process: no screen, its text
+    assert FIELDS[0]["prompt"] in prompt.params["text"]
 
 
 def _fields(tmp_path, chat_id) -> dict:
@@ -177,7 +182,7 @@ async def test_killed_while_answering_the_answer_comes_after_the_restart_once(tm
         proc = await _start(server, tmp_path)
         try:
             answer = await _reply(server, 811, since)
-            assert "第 2/4 项" in answer.params["text"]
+            assert FIELDS[1]["prompt"] in answer.params["text"]  # the second field's question
             # the same update may come again from the Bot API (its offset was never
             # confirmed): it is not applied a second time
             await server.wait_until_polling(timeout=30)
@@ -193,7 +198,7 @@ async def test_killed_while_answering_the_answer_comes_after_the_restart_once(tm
 async def test_killed_before_the_update_took_effect_it_is_handled_after_the_restart(tmp_path):
     async with BotApiServer() as server:
         proc = await _start(server, tmp_path)
-        await _choose_route(server, 812, "托管公司")
+        await _choose_route(server, 812, label("route_agency"))
         since = server.mark()
         server.user_sends_text(812, "/docs")
         checklist = await _reply(server, 812, since)
@@ -201,7 +206,7 @@ async def test_killed_before_the_update_took_effect_it_is_handled_after_the_rest
             b["callback_data"]
             for row in checklist.params["reply_markup"]["inline_keyboard"]
             for b in row
-            if "营业执照" in b["text"]
+            if b["text"] == label("dc_item_todo", name=doc("agency", "license"))
         )
         since = server.mark()
         server.user_clicks(812, checklist.result["message_id"], item)
@@ -213,7 +218,7 @@ async def test_killed_before_the_update_took_effect_it_is_handled_after_the_rest
         proc = await _start(server, tmp_path)
         try:
             answer = await _reply(server, 812, since)
-            assert "已保存到「营业执照" in answer.params["text"]  # received, checked, kept
+            assert doc("agency", "license") in answer.params["text"]  # received, checked, kept
             with sqlite3.connect(tmp_path / "db.sqlite3") as db:
                 (kept,) = db.execute("SELECT COUNT(*) FROM documents").fetchone()
             assert kept == 1

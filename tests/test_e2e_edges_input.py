@@ -24,6 +24,7 @@ from flows.parsing import (
     strip_invisible,
     validate_text,
 )
+from tests.contentkit import callback, data, press, template
 from tests.harness import contents, running_bot
 from tests.test_e2e_foundation import assert_clean
 
@@ -31,7 +32,6 @@ NOW = datetime(2026, 9, 28, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 CONTENT = contents().default
 OPERATOR = 900
 STALE = CONTENT.notice("stale")
-GENERIC_ERROR = "处理出了点问题"
 
 # Characters that show nothing: zero-width, joiners, direction marks and isolates, BOM, word
 # joiner, soft hyphen, Mongolian vowel separator, Hangul fillers, braille blank, and the
@@ -274,15 +274,15 @@ async def test_e2e_operator_ids_in_other_digits_get_the_usage(server, tmp_path):
             "/merchant ①",
         ):
             [reply] = await op.send(command)
-            assert GENERIC_ERROR not in reply.text, command
-            assert "不是有效的用户" in reply.text and "用法" in reply.text, (command, reply.text)
+            assert template(reply) == "operator_usage", (command, reply.text)
+            assert data(reply)["error"] == "bad_user", (command, reply.text)
         stored = await bot.store.load_merchant(1201)
         assert "status" not in stored.data or stored.data.get("status") in (None, "")
         # full-width digits are the same id
         [card] = await op.send("/merchant １２０１")
-        assert "1201" in card.text and "不是有效的用户" not in card.text
+        assert template(card) == "merchant_card" and "1201" in card.text
         [done] = await op.send("/setstatus １２０１ approved")
-        assert "不是有效的用户" not in done.text and GENERIC_ERROR not in done.text
+        assert template(done) == "operator_done" and data(done)["status"] == "approved"
         assert (await bot.store.load_merchant(1201)).data["status"] == "approved"
     assert_clean(server)
 
@@ -290,10 +290,10 @@ async def test_e2e_operator_ids_in_other_digits_get_the_usage(server, tmp_path):
 async def test_e2e_invisible_names_and_answers_are_refused_or_cleaned(bot, server):
     m = bot.merchant(1301)
     await m.send("/route")
-    await m.press("托管公司")
+    await press(m, "route_agency")
     await m.send("/agency")
-    [prompt] = await m.press("添加")
-    assert "名称" in prompt.text
+    [prompt] = await press(m, "ag_add")
+    assert template(prompt) == "agency_name"
     for text in (
         "\u200b\u200c\u200d",
         "\u2060\ufeff",
@@ -302,7 +302,8 @@ async def test_e2e_invisible_names_and_answers_are_refused_or_cleaned(bot, serve
         "\u2800",
     ):
         [refused] = await m.send(text)
-        assert "没有收到名称" in refused.text, (text, refused.text)
+        assert template(refused) == "agency_name", (text, refused.text)
+        assert data(refused)["error"] == "empty", (text, refused.text)
         stored = await bot.store.load_merchant(m.user_id)
         assert agency._candidates(stored.data) == [], text
     [question] = await m.send("星河\u200b家居")
@@ -313,18 +314,24 @@ async def test_e2e_invisible_names_and_answers_are_refused_or_cleaned(bot, serve
     # the application form: a shop name of only invisible characters is an empty answer
     a = bot.merchant(1302)
     await a.send("/apply")
-    await a.press("全托管")
-    [first] = await a.press("继续")
-    assert "第 1/4 项" in first.text
+    await press(a, "route_platform")
+    [first] = await press(a, "continue_apply")
+    assert form_item(first) == (1, 4, None)
     [again] = await a.send("\u200b\u2060\u3164")
-    assert "内容不能为空" in again.text and "第 1/4 项" in again.text
+    assert form_item(again) == (1, 4, "empty")
     [second] = await a.send("\u202e星河\u200b家居\u202c")
-    assert "第 2/4 项" in second.text
+    assert form_item(second) == (2, 4, None)
     [again] = await a.send("\u2800\u200d")
-    assert "内容不能为空" in again.text and "第 2/4 项" in again.text
+    assert form_item(again) == (2, 4, "empty")
     fields = (await bot.store.load_merchant(a.user_id)).data["application"]["fields"]
     assert fields == {"shop_name": "星河家居"}
     assert_clean(server)
+
+
+def form_item(shown) -> tuple[int, int, str | None]:
+    """(item number, items, error) of an application form question."""
+    assert template(shown) == "apply_prompt", shown.text
+    return data(shown)["index"], data(shown)["total"], data(shown).get("error") or None
 
 
 def calls_since(server, since: int) -> list:
@@ -342,7 +349,10 @@ async def test_e2e_a_button_pressed_by_someone_else_changes_nothing(bot, server)
 
     since = server.mark()
     update = server.user_clicks(
-        owner.user_id, choice.message_id, choice.button("托管公司"), from_user=other.user_id
+        owner.user_id,
+        choice.message_id,
+        callback(choice, "route_agency"),
+        from_user=other.user_id,
     )
     await bot.tracker.wait(update["update_id"])
     calls = calls_since(server, since)
@@ -365,8 +375,8 @@ async def test_e2e_a_button_pressed_by_someone_else_changes_nothing(bot, server)
     assert await bot.store.export_merchant(owner.user_id) == before_owner
 
     # the owner's own press still works
-    [chosen] = await owner.press("托管公司", choice)
-    assert chosen.edited and "已选择" in chosen.text
+    [chosen] = await press(owner, "route_agency", on=choice)
+    assert chosen.edited and template(chosen) == "route_set"
     assert (await bot.store.load_merchant(owner.user_id)).data["route"] == "agency"
     assert "route" not in (await bot.store.load_merchant(other.user_id)).data
     assert_clean(server)

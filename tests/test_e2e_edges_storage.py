@@ -18,8 +18,10 @@ import pytest
 from bot.store import Store, migrations
 from devserver.server import BotApiServer
 from flows.core import MerchantState
+from tests.contentkit import CONTENT, data, press, template
 from tests.harness import running_bot
 from tests.test_documents import PDF
+from tests.test_e2e_docs import doc, stored
 from tests.test_e2e_foundation import assert_clean
 
 EXE = str(Path(sys.executable).with_name("merchant-bot"))
@@ -203,24 +205,25 @@ async def test_deleted_data_is_gone_from_the_database_files_while_the_bot_runs(s
         m, op = bot.merchant(3101), bot.merchant(OPERATOR)
         other = bot.merchant(3102)  # a neighbour whose data must stay
         await other.send("/route")
-        await other.press("托管公司")
+        await press(other, "route_agency")
 
         await m.send("/route")
-        await m.press("全托管")
+        await press(m, "route_platform")
         [first] = await m.send("/apply")
-        assert "第 1/4 项" in first.text
+        assert template(first) == "apply_prompt" and data(first)["index"] == 1
         await m.send(SHOP)
         [field] = await m.send(SCOPE)
-        assert "第 3/4 项" in field.text
+        assert template(field) == "apply_prompt" and data(field)["index"] == 3
         # a document, whose original name is recorded
         [question] = await m.send("/docs")
-        assert "品牌授权书" in question.text
-        await m.press("是，需要授权")
-        await m.press("不需要")
-        await m.press("营业执照")
-        await m.press("上传文件")
+        assert template(question) == "docs_question"
+        assert data(question)["item"] == doc("platform", "brand_auth")
+        await press(m, "dc_answer", "y")
+        await press(m, "dc_answer", "n")
+        await press(m, "dc_item_*", "license")
+        await press(m, "dc_upload")
         [saved] = await m.send_document(PDF, FILE_NAME, "application/pdf")
-        assert "已保存到「营业执照」" in saved.text
+        assert stored(saved) == (doc("platform", "license"), "application/pdf")
         # a result with a note, recorded by an operator
         await m.send("/submitted")
         await op.send(f"/setstatus {m.user_id} need_more {NOTE}")
@@ -229,14 +232,14 @@ async def test_deleted_data_is_gone_from_the_database_files_while_the_bot_runs(s
         assert set(sum(leftovers(db).values(), [])) == set(SECRETS)  # the test can see them
 
         [confirm] = await m.send("/deletedata")
-        [gone] = await m.press("确认", confirm)
-        assert "已全部删除" in gone.text
+        [gone] = await press(m, "delete_confirm", on=confirm)
+        assert template(gone) == "deleted"
         assert await bot.store.export_merchant(m.user_id) is None
 
         # the bot is still running: the bytes on disk now, not after a clean shutdown
         assert leftovers(db) == {}
         [again] = await m.send("/start")
-        assert "欢迎回来" not in again.text
+        assert template(again) == "welcome"
         assert (await bot.store.load_merchant(3102)).data["route"] == "agency"
     assert_clean(server)
 
@@ -248,13 +251,15 @@ async def test_mydata_names_the_operator_role_never_the_operator_id(server, tmp_
     async with running_bot(server, tmp_path / "db", admin_ids=frozenset({OPERATOR})) as bot:
         m, op = bot.merchant(3201), bot.merchant(OPERATOR)
         await m.send("/route")
-        await m.press("全托管")
+        await press(m, "route_platform")
         await m.send("/submitted")
         [done] = await op.send(f"/setstatus {m.user_id} approved")
         assert str(m.user_id) in done.text  # the operator's own confirmation
         shown = await m.send("/mydata")
         readable = shown[0]
-        assert "审核通过" in readable.text and "运营" in readable.text
+        assert template(readable) == "mydata"
+        assert CONTENT.data["statuses"]["statuses"]["approved"]["name"] in readable.text
+        assert data(readable)["data"]["status"] == "approved" and str(OPERATOR) not in readable.text
         message = server.last_bot_message(m.user_id)
         assert message is not None and message.document is not None
         raw = bytes(message.document["content"]).decode("utf-8")

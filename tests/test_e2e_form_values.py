@@ -11,23 +11,40 @@ import pytest
 from bot.clock import FixedClock
 from flows import apply, operator
 from flows.core import Context
+from tests.contentkit import CONTENT, data, day, money, press, template
 from tests.harness import contents, running_bot
 from tests.test_e2e_foundation import assert_clean
 
 SH = ZoneInfo("Asia/Shanghai")
 OPERATOR = 900
+APPLICATION = CONTENT.data["application"]
+FIELDS = {f["key"]: f for f in APPLICATION["fields"]}
+ERRORS = APPLICATION["errors"]
+KINDS = APPLICATION["contact_kinds"]
+STATUSES = CONTENT.data["statuses"]["statuses"]
 
 
 def local(y, mo, d, h=0, mi=0) -> datetime:
     return datetime(y, mo, d, h, mi, tzinfo=SH)
 
 
-async def open_form(m, route: str = "全托管") -> None:
+def form_item(shown) -> tuple[int, int, str]:
+    """(item number, items, field key) of an application form question."""
+    assert template(shown) == "apply_prompt", shown.text
+    return data(shown)["index"], data(shown)["total"], data(shown)["field"]["key"]
+
+
+async def open_form(m, route: str = "platform") -> None:
     """Choose a route from /apply and stand at the first field."""
     await m.send("/apply")
-    await m.press(route)
-    [prompt] = await m.press("继续")
-    assert "第 1/4 项" in prompt.text
+    await press(m, f"route_{route}")
+    [prompt] = await press(m, "continue_apply")
+    assert form_item(prompt) == (1, 4, "shop_name")
+
+
+async def edit(m, key: str, summary):
+    """Press 修改<field> on the summary."""
+    return await press(m, "apply_edit", on=summary, label=FIELDS[key]["label"])
 
 
 async def fields_of(bot, m) -> dict:
@@ -39,28 +56,30 @@ async def test_monthly_sales_takes_only_an_amount(bot, server):
     await open_form(m)
     await m.send("星河家居")
     [prompt] = await m.send("家居收纳")
-    assert "第 3/4 项：预计月销售额" in prompt.text
+    assert form_item(prompt) == (3, 4, "monthly_sales")
     refusals = {
-        "微信 abc123": "只填一个金额",  # was saved as ¥123
-        "abc123": "只填一个金额",
-        "5万 微信": "只填一个金额",
-        "+86 138 0013 8000": "电话号码",  # a phone, not a range
-        "13800138000": "电话号码",
-        "0.01": "不到 1 元",
-        "0.5": "不到 1 元",
-        "5万到10万": "不要填范围",
-        "0": "大于 0",
-        "5000 USD": "人民币",
+        "微信 abc123": "format_money",  # was saved as ¥123
+        "abc123": "format_money",
+        "5万 微信": "format_money",
+        "+86 138 0013 8000": "money_phone",  # a phone, not a range
+        "13800138000": "money_phone",
+        "0.01": "too_small",
+        "0.5": "too_small",
+        "5万到10万": "ambiguous",
+        "0": "not_positive",
+        "5000 USD": "currency",
     }
     for text, expected in refusals.items():
         [reply] = await m.send(text)
-        assert "❗" in reply.text and expected in reply.text, (text, reply.text)
-        assert "预计月销售额" in reply.text and "例如：" in reply.text, text
+        assert form_item(reply) == (3, 4, "monthly_sales"), text
+        assert data(reply)["error"] == expected, (text, reply.text)
+        assert ERRORS[expected] in reply.text, (text, reply.text)
+        assert FIELDS["monthly_sales"]["example"] in reply.text, text
         assert "monthly_sales" not in await fields_of(bot, m), text
     [nxt] = await m.send("一百二十万")
-    assert "第 4/4 项：联系方式" in nxt.text
+    assert form_item(nxt) == (4, 4, "contact")
     assert (await fields_of(bot, m))["monthly_sales"] == 1_200_000
-    [summary] = await m.press("查看汇总", nxt)
+    [summary] = await press(m, "apply_summary", on=nxt)
     for text, value in [
         ("五万", 50_000),
         ("十万", 100_000),
@@ -71,11 +90,12 @@ async def test_monthly_sales_takes_only_an_amount(bot, server):
         ("5万元", 50_000),
         ("¥50,000", 50_000),
     ]:
-        [prompt] = await m.press("预计月销售额", summary)
-        assert "第 3/4 项：预计月销售额" in prompt.text
+        [prompt] = await edit(m, "monthly_sales", summary)
+        assert form_item(prompt) == (3, 4, "monthly_sales")
         [summary] = await m.send(text)
-        assert "申请信息汇总" in summary.text, text
-        assert f"¥{value:,}" in summary.text, (text, summary.text)
+        assert template(summary) == "apply_summary", text
+        assert data(summary)["values"]["monthly_sales"] == value, text
+        assert money(value) in summary.text, (text, summary.text)
         assert (await fields_of(bot, m))["monthly_sales"] == value
     assert_clean(server)
 
@@ -85,33 +105,35 @@ async def test_contact_takes_a_wechat_id_and_phones(bot, server):
     await open_form(m)
     for value in ("星河家居", "家居收纳", "5万"):
         [prompt] = await m.send(value)
-    assert "第 4/4 项：联系方式" in prompt.text and "微信号" in prompt.text
+    assert form_item(prompt) == (4, 4, "contact")
+    assert FIELDS["contact"]["prompt"] in prompt.text
     [bad] = await m.send("微信 ab")
-    assert "❗" in bad.text and "没认出这个微信号" in bad.text and "微信 abc123" in bad.text
+    assert data(bad)["error"] == "format_wechat" and ERRORS["format_wechat"] in bad.text
     [bad] = await m.send("hello")
-    assert "❗" in bad.text and "微信号" in bad.text
+    assert data(bad)["error"] == "format_contact" and ERRORS["format_contact"] in bad.text
     assert "contact" not in await fields_of(bot, m)
     [summary] = await m.send("微信：wxid_abc")
-    assert "申请信息汇总" in summary.text and "联系方式：微信 wxid_abc" in summary.text
+    assert template(summary) == "apply_summary" and f"{KINDS['wechat']} wxid_abc" in summary.text
     assert (await fields_of(bot, m))["contact"] == {"kind": "wechat", "value": "wxid_abc"}
-    for text, kind, value, shown in [
-        ("微信 abc123", "wechat", "abc123", "微信 abc123"),
-        ("vx: shop-888", "wechat", "shop-888", "微信 shop-888"),
-        ("wx abc_123", "wechat", "abc_123", "微信 abc_123"),
-        ("微信号 Zhang_San88", "wechat", "Zhang_San88", "微信 Zhang_San88"),
-        ("微信 13800138000", "wechat", "13800138000", "微信 13800138000"),
-        ("+86 138 0013 8000", "phone", "13800138000", "电话 13800138000"),
-        ("138-0013-8000", "phone", "13800138000", "电话 13800138000"),
-        ("(0571) 1234 5678", "phone", "0571-12345678", "电话 0571-12345678"),
-        ("name@example.com", "email", "name@example.com", "邮箱 name@example.com"),
+    for text, kind, value in [
+        ("微信 abc123", "wechat", "abc123"),
+        ("vx: shop-888", "wechat", "shop-888"),
+        ("wx abc_123", "wechat", "abc_123"),
+        ("微信号 Zhang_San88", "wechat", "Zhang_San88"),
+        ("微信 13800138000", "wechat", "13800138000"),
+        ("+86 138 0013 8000", "phone", "13800138000"),
+        ("138-0013-8000", "phone", "13800138000"),
+        ("(0571) 1234 5678", "phone", "0571-12345678"),
+        ("name@example.com", "email", "name@example.com"),
     ]:
-        [prompt] = await m.press("联系方式", summary)
-        assert "现在填的是" in prompt.text
+        [prompt] = await edit(m, "contact", summary)
+        assert form_item(prompt) == (4, 4, "contact") and data(prompt)["current"] is not None
         [summary] = await m.send(text)
-        assert f"联系方式：{shown}" in summary.text, (text, summary.text)
+        assert template(summary) == "apply_summary", (text, summary.text)
+        assert f"{KINDS[kind]} {value}" in summary.text, (text, summary.text)
         assert (await fields_of(bot, m))["contact"] == {"kind": kind, "value": value}
-    [done] = await m.press("确认无误", summary)
-    assert "怎么提交" in done.text
+    [done] = await press(m, "apply_confirm", on=summary)
+    assert template(done) == "apply_howto"
     assert_clean(server)
 
 
@@ -120,28 +142,30 @@ async def test_fee_date_prompt_has_its_own_example_and_past_message(server, tmp_
     async with running_bot(server, tmp_path / "db", clock=clock) as bot:
         m = bot.merchant(3103)
         await m.send("/route")
-        await m.press("托管公司")
+        await press(m, "route_agency")
         await m.send("/reminders")
-        [prompt] = await m.press("付款日")
-        assert "托管费付款日" in prompt.text and "/submitted" not in prompt.text
+        [prompt] = await press(m, "rem_fee")
+        assert template(prompt) == "fee_prompt" and "/submitted" not in prompt.text
         [bad] = await m.send("明天")
-        assert "❗" in bad.text and "/submitted" not in bad.text
-        assert "例如：12月15日，或 2026-12-15" in bad.text
+        assert template(bad) == "fee_prompt" and data(bad)["error"] == "format_date"
+        assert "/submitted" not in bad.text
+        assert data(bad)["example"] == "2026-12-15" and "2026-12-15" in bad.text
         [past] = await m.send("2026-09-01")
-        assert "已经过去" in past.text and "今天是 11月27日" in past.text
+        assert data(past)["error"] == "past" and day("2026-11-27") in past.text
         assert "/submitted" not in past.text
         [past] = await m.send("11月1日")
-        assert "已经过去" in past.text
+        assert data(past)["error"] == "past"
         [bad] = await m.send("2026-02-30")
-        assert "没有这一天" in bad.text
+        assert data(bad)["error"] == "invalid_date"
         assert "fee_date" not in (await bot.store.load_merchant(3103)).data.get("reminders", {})
         [saved] = await m.send("12月15日")
-        assert "托管费付款日：12月15日" in saved.text
+        assert template(saved) == "reminders" and data(saved)["fee_date"] == "2026-12-15"
+        assert day("2026-12-15") in saved.text
         stored = await bot.store.load_merchant(3103)
         assert stored.data["reminders"]["fee_date"] == "2026-12-15"
         # a day of next year, written without the year
         await m.send("/reminders")
-        await m.press("付款日")
+        await press(m, "rem_fee")
         [saved] = await m.send("1月5日")
         assert (await bot.store.load_merchant(3103)).data["reminders"]["fee_date"] == "2027-01-05"
     assert_clean(server)
@@ -155,22 +179,24 @@ async def test_operator_stats_times_and_status_words(server, tmp_path):
         op = bot.merchant(OPERATOR)
         await op.send("/start")
         await op.send("/route")
-        await op.press("全托管")  # an operator trying the bot is still no merchant
+        await press(op, "route_platform")  # an operator trying the bot is still no merchant
         merchant = bot.merchant(3104)
         await merchant.send("/route")
-        await merchant.press("全托管")
+        await press(merchant, "route_platform")
         await merchant.send("/submitted 2026-09-28")
         await bot.merchant(3105).send("/start")
         [stats] = await op.send("/stats")
-        assert "共 2 位商家" in stats.text, stats.text
-        assert "速卖通全托管：1" in stats.text
+        assert template(stats) == "stats" and data(stats)["total"] == 2, stats.text
+        assert data(stats)["route"]["platform"] == 1
+        assert CONTENT.data["routes"]["routes"]["platform"]["name"] in stats.text
         [card] = await op.send("/merchant 3104")
-        assert "北京时间" in card.text and "UTC" not in card.text
+        assert template(card) == "merchant_card" and data(card)["zone"] == "Asia/Shanghai"
+        assert "UTC" not in card.text
         assert "2026-09-28 11:00" in card.text  # stored as 03:00 UTC
         assert "2026-10-08 10:00" in card.text  # the first reminder, 10:00 local
         history = await bot.store.status_history(3104)
         assert history[-1]["at"].startswith("2026-09-28T03:00")
-        words = [
+        words = [  # as operators type them
             ("通过", "approved"),
             ("已通过", "approved"),
             ("✅ 已通过", "approved"),
@@ -189,10 +215,13 @@ async def test_operator_stats_times_and_status_words(server, tmp_path):
         ]
         for word, code in words:
             [done] = await op.send(f"/setstatus 3104 {word}")
-            assert "已把用户" in done.text, (word, done.text)
+            assert template(done) == "operator_done", (word, done.text)
+            assert data(done)["status"] == code, word
             assert (await bot.store.load_merchant(3104)).data["status"] == code, word
         [refused] = await op.send("/setstatus 3104 完成了吗")
-        assert "不认识状态" in refused.text and "没通过" in refused.text
+        assert template(refused) == "operator_usage" and data(refused)["error"] == "bad_status"
+        for info in STATUSES.values():  # the usage lists a common word for each status
+            assert not info.get("aliases") or info["aliases"][0] in refused.text
         assert (await bot.store.load_merchant(3104)).data["status"] == "need_more"
         [card] = await op.send("/merchant 3104")
         assert card.text.count("2026-09-28 11:00") >= 2  # every change at 11:00 Beijing

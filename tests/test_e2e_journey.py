@@ -5,8 +5,24 @@ from __future__ import annotations
 
 import json
 
+from tests.contentkit import CONTENT, data, day, has, keys, money, press, template
 from tests.harness import running_bot
 from tests.test_e2e_foundation import assert_clean
+
+APPLICATION = CONTENT.data["application"]
+ROUTES = CONTENT.data["routes"]["routes"]
+
+
+def form_item(shown) -> tuple[int, int, str]:
+    """(item number, items, field key) of an application form question."""
+    assert template(shown) == "apply_prompt", shown.text
+    return data(shown)["index"], data(shown)["total"], data(shown)["field"]["key"]
+
+
+def stages(progress) -> list[tuple[str, str]]:
+    """(stage, state) of each step on the progress screen."""
+    assert template(progress) == "progress", progress.text
+    return [(s["key"], s["state"]) for s in data(progress)["stages"]]
 
 
 async def fill_form(merchant, values=("星河家居", "家居收纳、厨房小工具", "5万", "13800138000")):
@@ -21,27 +37,31 @@ async def test_route_b_from_start_to_recorded_submission(bot, server):
     m = bot.merchant()
     await m.send("/start")
     [choice] = await m.send("/apply")
-    assert "全托管" in choice.text and "托管公司代运营" in choice.text
-    [chosen] = await m.press("全托管")
-    assert chosen.edited and "已选择" in chosen.text
-    [prompt] = await m.press("继续")
-    assert "第 1/4 项：店铺名称" in prompt.text
+    assert template(choice) == "route_choice"
+    assert ROUTES["platform"]["name"] in choice.text and ROUTES["agency"]["name"] in choice.text
+    [chosen] = await press(m, "route_platform")
+    assert chosen.edited and template(chosen) == "route_set"
+    [prompt] = await press(m, "continue_apply")
+    assert form_item(prompt) == (1, 4, "shop_name")
     [summary] = await fill_form(m)
-    assert "申请信息汇总" in summary.text
-    assert "¥50,000" in summary.text and "13800138000" in summary.text
-    [howto] = await m.press("确认无误")
-    assert "申请加入全托管" in howto.text
-    [recorded] = await m.press("我已提交")
-    assert "已记录提交日期" in recorded.text and "预计结果" in recorded.text
+    assert template(summary) == "apply_summary"
+    assert money(50_000) in summary.text and "13800138000" in summary.text
+    [howto] = await press(m, "apply_confirm")
+    assert template(howto) == "apply_howto"
+    assert all(step in howto.text for step in APPLICATION["submit_steps"]["platform"])
+    [recorded] = await press(m, "apply_submitted")
+    assert template(recorded) == "submitted" and data(recorded)["window"]
     stored = await bot.store.load_merchant(m.user_id)
     assert stored.data["status"] == "submitted" and stored.data["submitted_on"]
     history = await bot.store.status_history(m.user_id)
     assert [h["new"] for h in history] == ["submitted"]
     [status] = await m.send("/status")
-    assert "已提交" in status.text and "预计结果" in status.text
+    assert template(status) == "status" and data(status)["status"] == "submitted"
+    assert data(status)["window"]
     [progress] = await m.send("/progress")
-    assert "✅ 1. 选择路线" in progress.text and "✅ 5. 提交申请" in progress.text
-    assert "⏳ 6. 等待审核" in progress.text
+    steps = stages(progress)
+    assert steps[0] == ("route", "done") and steps[4] == ("submit", "done")
+    assert steps[5] == ("review", "doing")
     assert_clean(server)
 
 
@@ -49,20 +69,22 @@ async def test_route_a_submission_with_an_earlier_date_shows_the_worked_example(
     m = bot.merchant(2002)
     await m.send("/start")
     await m.send("/apply")
-    await m.press("托管公司")
-    await m.press("继续")
+    await press(m, "route_agency")
+    await press(m, "continue_apply")
     await fill_form(m, ("<b>A&B</b> 店", "女装", "¥50,000", "name@example.com"))
-    [howto] = await m.press("确认无误")
-    assert "托管公司" in howto.text and "合同" in howto.text
+    [howto] = await press(m, "apply_confirm")
+    assert template(howto) == "apply_howto"
+    assert all(step in howto.text for step in APPLICATION["submit_steps"]["agency"])
     [bad] = await m.send("/submitted 2026/13/01")
-    assert "/submitted 2026-09-28" in bad.text
+    assert template(bad) == "submitted_error" and "/submitted 2026-09-28" in bad.text
     [future] = await m.send("/submitted 2999-01-01")
-    assert "不能晚于今天" in future.text
+    assert template(future) == "submitted_error" and data(future)["error"] == "future"
     [ok] = await m.send("/submitted 2026-09-28")
-    assert "10月8日（周四）" in ok.text and "10月13日（周二）" in ok.text
+    assert template(ok) == "submitted"
+    assert day("2026-10-08") in ok.text and day("2026-10-13") in ok.text
     [howto] = await m.send("/apply")
-    assert "9月28日（周一）" in howto.text
-    [summary] = await m.press("查看汇总")
+    assert template(howto) == "apply_howto" and day("2026-09-28") in howto.text
+    [summary] = await press(m, "apply_summary")
     assert "<b>A&B</b> 店" in summary.text  # shown literally, escaped on the wire
     assert_clean(server)
 
@@ -70,15 +92,15 @@ async def test_route_a_submission_with_an_earlier_date_shows_the_worked_example(
 async def test_bad_input_is_refused_politely_and_loses_nothing(bot, server):
     m = bot.merchant(2003)
     await m.send("/apply")
-    await m.press("全托管")
-    await m.press("继续")
+    await press(m, "route_platform")
+    await press(m, "continue_apply")
     await m.send("星河")
     await m.send("家居")
     for bad in ("五块钱", "0", "5万到10万", "9" * 20):
         [reply] = await m.send(bad)
-        assert "❗" in reply.text and "预计月销售额" in reply.text, bad
+        assert form_item(reply) == (3, 4, "monthly_sales") and data(reply)["error"], bad
     [reply] = await m.send("x" * 4000)
-    assert "❗" in reply.text
+    assert form_item(reply)[2] == "monthly_sales" and data(reply)["error"]
     stored = await bot.store.load_merchant(m.user_id)
     assert stored.data["application"]["fields"] == {"shop_name": "星河", "scope": "家居"}
     assert_clean(server)
@@ -87,21 +109,23 @@ async def test_bad_input_is_refused_politely_and_loses_nothing(bot, server):
 async def test_question_and_command_mid_form_then_resume_at_the_same_field(bot, server):
     m = bot.merchant(2004)
     await m.send("/apply")
-    await m.press("全托管")
-    await m.press("继续")
+    await press(m, "route_platform")
+    await press(m, "continue_apply")
     await m.send("星河")
     [answer] = await m.send("审核要多久")
-    assert "工作日" in answer.text and "继续填写" in answer.labels[0]
+    assert template(answer) == "faq" and data(answer)["topic"] == "review_time"
+    assert keys(answer)[0] == "resume"
     [guide] = await m.send("/ship")
-    assert "第 1 步" in guide.text and any("继续填写" in label for label in guide.labels)
-    [prompt] = await m.press("继续填写", guide)
-    assert "第 2/4 项：经营范围" in prompt.text
+    assert template(guide) == "ship_step" and data(guide)["step"] == 1
+    assert has(guide, "resume")
+    [prompt] = await press(m, "resume", on=guide)
+    assert form_item(prompt) == (2, 4, "scope")
     [nxt] = await m.send("家居")
-    assert "第 3/4 项" in nxt.text
+    assert form_item(nxt)[:2] == (3, 4)
     [left] = await m.send("/cancel")
-    assert "保存" in left.text
+    assert template(left) == "cancelled"
     [back] = await m.send("/apply")
-    assert "第 3/4 项" in back.text
+    assert form_item(back)[:2] == (3, 4)
     assert_clean(server)
 
 
@@ -110,17 +134,17 @@ async def test_restart_in_the_middle_of_the_form(server, tmp_path):
     async with running_bot(server, db) as bot:
         m = bot.merchant(2005)
         await m.send("/apply")
-        await m.press("全托管")
-        await m.press("继续")
+        await press(m, "route_platform")
+        await press(m, "continue_apply")
         await m.send("星河")
     async with running_bot(server, db) as bot:
         m = bot.merchant(2005)
         [reply] = await m.send("家居收纳")
-        assert "第 3/4 项" in reply.text
+        assert form_item(reply)[:2] == (3, 4)
         [welcome] = await m.send("/start")
-        assert "欢迎回来" in welcome.text and "继续" in welcome.labels[0]
-        [prompt] = await m.press("继续", welcome)
-        assert "第 3/4 项" in prompt.text
+        assert template(welcome) == "welcome_back" and keys(welcome)[0] == "resume"
+        [prompt] = await press(m, "resume", on=welcome)
+        assert form_item(prompt)[:2] == (3, 4)
         stored = await bot.store.load_merchant(2005)
         assert stored.data["application"]["fields"]["scope"] == "家居收纳"
     assert_clean(server)
@@ -129,14 +153,15 @@ async def test_restart_in_the_middle_of_the_form(server, tmp_path):
 async def test_mydata_export_and_deletedata(bot, server):
     m = bot.merchant(2006)
     await m.send("/apply")
-    await m.press("全托管")
-    await m.press("继续")
+    await press(m, "route_platform")
+    await press(m, "continue_apply")
     await fill_form(m)
-    await m.press("确认无误")
-    await m.press("我已提交")
+    await press(m, "apply_confirm")
+    await press(m, "apply_submitted")
     shown = await m.send("/mydata")
     readable = shown[0]
-    assert "星河家居" in readable.text and "速卖通全托管" in readable.text
+    assert template(readable) == "mydata"
+    assert "星河家居" in readable.text and ROUTES["platform"]["name"] in readable.text
     [doc] = [s for s in shown if s.document]
     sent = [c for c in server.calls if c.method == "sendDocument"][-1]
     message = server.last_bot_message(m.user_id)
@@ -145,12 +170,12 @@ async def test_mydata_export_and_deletedata(bot, server):
     assert export["status_history"][0]["new"] == "submitted"
     assert sent.ok and doc.document.endswith(".json")
     [confirm] = await m.send("/deletedata")
-    assert any("确认" in label for label in confirm.labels)
+    assert template(confirm) == "delete_confirm" and has(confirm, "delete_confirm")
     assert await bot.store.export_merchant(m.user_id) is not None
-    [gone] = await m.press("确认")
-    assert "已全部删除" in gone.text
+    [gone] = await press(m, "delete_confirm")
+    assert template(gone) == "deleted"
     assert await bot.store.export_merchant(m.user_id) is None
     assert await bot.store.status_history(m.user_id) == []
     [again] = await m.send("/start")
-    assert "欢迎回来" not in again.text
+    assert template(again) == "welcome"
     assert_clean(server)

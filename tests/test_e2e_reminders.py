@@ -15,11 +15,24 @@ from bot.scheduler import Scheduler
 from devserver.server import BotApiServer
 from flows import reminders as rem
 from flows.core import MerchantState
+from tests.contentkit import (
+    CONTENT,
+    callback,
+    data,
+    day,
+    keys,
+    notice,
+    notices,
+    press,
+    shows,
+    template,
+)
 from tests.harness import contents, running_bot
 from tests.test_e2e_foundation import assert_clean
 
 SH = ZoneInfo("Asia/Shanghai")
 OPERATOR = 900
+STATUSES = CONTENT.data["statuses"]["statuses"]
 
 
 def local(y, mo, d, h=0, mi=0) -> datetime:
@@ -27,24 +40,28 @@ def local(y, mo, d, h=0, mi=0) -> datetime:
 
 
 def reminder_calls(server, chat_id=None):
-    """sendMessage calls that carried a reminder (⏰ title; not the /reminders settings)."""
+    """sendMessage calls that carried a reminder (not the /reminders settings)."""
     return [
         c
         for c in server.calls
         if c.method == "sendMessage"
         and c.ok
-        and c.params["text"].startswith("⏰")
-        and "提醒设置</b>" not in c.params["text"]
+        and shows(c, "reminder")
         and (chat_id is None or c.chat_id == chat_id)
     ]
+
+
+def kinds(calls) -> list[str]:
+    """The kinds of the reminders sent in these calls."""
+    return [data(c)["kind"] for c in calls]
 
 
 async def submit(m, date="2026-09-28"):
     """Choose route B and record a submission date."""
     await m.send("/route")
-    await m.press("全托管")
+    await press(m, "route_platform")
     [shown] = await m.send(f"/submitted {date}")
-    assert "已记录提交日期" in shown.text
+    assert template(shown) == "submitted"
     return shown
 
 
@@ -57,14 +74,17 @@ async def test_operator_push_reaches_the_merchant_at_once_and_others_are_refused
         await submit(merchant)
         await other.send("/start")
         [refused] = await other.send("/setstatus 501 approved")
-        assert "只对运营人员开放" in refused.text
+        assert template(refused) == "operator_refused"
         assert (await bot.store.load_merchant(501)).data["status"] == "submitted"
         since = server.mark()
         [done] = await op.send("/setstatus 501 need_more 请于 2026-10-20 前补充品牌授权书")
-        assert "已推送给商家" in done.text
+        assert template(done) == "operator_done" and data(done)["delivered"] is True
         pushes = [c for c in server.calls[since:] if c.chat_id == 501 and c.method == "sendMessage"]
-        assert len(pushes) == 1 and "需补充材料" in pushes[0].params["text"]
-        assert "10月20日" in pushes[0].params["text"]
+        assert len(pushes) == 1 and template(pushes[0]) == "status_push"
+        assert data(pushes[0])["status"] == "need_more"
+        assert STATUSES["need_more"]["name"] in pushes[0].params["text"]
+        assert data(pushes[0])["deadline"] == "2026-10-20"
+        assert day("2026-10-20") in pushes[0].params["text"]
         assert any(
             b["callback_data"] == "docs"
             for row in pushes[0].params["reply_markup"]["inline_keyboard"]
@@ -76,31 +96,37 @@ async def test_operator_push_reaches_the_merchant_at_once_and_others_are_refused
             ("submitted", "need_more", f"operator:{OPERATOR}"),
         ]
         [card] = await op.send("/merchant 501")
-        assert "需补充材料" in card.text and "need_more" in card.text
+        assert template(card) == "merchant_card"
+        assert STATUSES["need_more"]["name"] in card.text and "need_more" in card.text
         [stats] = await op.send("/stats")
-        assert "共 2 位商家" in stats.text  # the operator is not counted
-        [pushed_again] = await op.send("/setstatus 501 审核通过")
-        assert "审核通过" in pushed_again.text
-        assert "费" in server.last_bot_message(501).text  # the fee checklist came with it
+        assert data(stats)["total"] == 2  # the operator is not counted
+        [pushed_again] = await op.send(f"/setstatus 501 {STATUSES['approved']['name']}")
+        assert template(pushed_again) == "operator_done"
+        assert data(pushed_again)["status"] == "approved"
+        push = server.last_bot_message(501)
+        for line in STATUSES["approved"]["fee_checklist"]["platform"]:
+            assert line in push.text  # the fee checklist came with it
     assert_clean(server)
 
 
 async def test_bad_operator_input_gets_usage_and_changes_nothing(server, tmp_path):
     async with running_bot(server, tmp_path / "db", admin_ids=frozenset({OPERATOR})) as bot:
         op = bot.merchant(OPERATOR)
-        for command, expected in [
-            ("/setstatus", "参数不够"),
-            ("/setstatus 12", "参数不够"),
-            ("/setstatus abc approved", "不是有效的用户"),
-            ("/setstatus 12 finished", "不认识状态"),
-            ("/setstatus 777 approved", "没有找到用户 777"),
-            ("/merchant", "参数不够"),
-            ("/merchant <b>", "不是有效的用户"),
-            ("/merchant 778", "没有找到用户 778"),
-            ("/setstatus 12 approved " + "备" * 600, "备注太长"),
+        for command, expected, given in [
+            ("/setstatus", "missing", None),
+            ("/setstatus 12", "missing", None),
+            ("/setstatus abc approved", "bad_user", "abc"),
+            ("/setstatus 12 finished", "bad_status", "finished"),
+            ("/setstatus 777 approved", "unknown_user", "777"),
+            ("/merchant", "missing", None),
+            ("/merchant <b>", "bad_user", "<b>"),
+            ("/merchant 778", "unknown_user", "778"),
+            ("/setstatus 12 approved " + "备" * 600, "note_too_long", None),
         ]:
             [reply] = await op.send(command)
-            assert expected in reply.text, (command, reply.text)
+            assert template(reply) == "operator_usage", (command, reply.text)
+            assert data(reply)["error"] == expected, (command, reply.text)
+            assert given is None or given in reply.text, (command, reply.text)
         assert await bot.store.count_merchants() == 1  # only the operator
     assert_clean(server)
 
@@ -111,11 +137,11 @@ async def test_merchant_can_report_the_result_themselves(server, tmp_path):
         m = bot.merchant(503)
         await submit(m)
         [status] = await m.send("/status")
-        assert {"✅ 已通过", "📎 需补充", "❌ 未通过"} <= set(status.labels)
-        [confirm] = await m.press("已通过")
-        assert "确认" in confirm.text
-        [pushed] = await m.press("确认")
-        assert "审核通过" in pushed.text
+        assert {"rep_approved", "rep_need_more", "rep_rejected"} <= set(keys(status))
+        [confirm] = await press(m, "rep_approved")
+        assert template(confirm) == "report_confirm"
+        [pushed] = await press(m, "report_yes")
+        assert template(pushed) == "status_push" and data(pushed)["status"] == "approved"
         assert (await bot.store.load_merchant(503)).data["status"] == "approved"
     assert_clean(server)
 
@@ -138,7 +164,7 @@ async def test_reminders_across_a_restart_only_the_latest_of_the_chain_arrives_o
         await bot.scheduler.wait_for("sent", 1)
         assert await bot.scheduler.run_due() == 0  # nothing left, nothing twice
         sent = reminder_calls(server, 601)
-        assert len(sent) == 1 and "审核比预计久了一些" in sent[0].params["text"]
+        assert kinds(sent) == ["overdue"]
         states = {r["kind"]: r["state"] for r in await bot.store.reminders_of(601)}
         assert states == {"window_open": "dropped", "overdue": "sent"}
     async with running_bot(server, db, clock=clock) as bot:  # and again: still once
@@ -156,8 +182,7 @@ async def test_a_reminder_goes_out_at_10_local_within_a_minute(server, tmp_path)
         clock.at = local(2026, 10, 8, 10, 0).astimezone(UTC)
         bot.scheduler.wake()
         await bot.scheduler.wait_for("sent", 1)
-        [call] = reminder_calls(server, 602)
-        assert "审核结果可能快出来了" in call.params["text"]
+        assert kinds(reminder_calls(server, 602)) == ["window_open"]
     assert_clean(server)
 
 
@@ -178,7 +203,7 @@ async def test_a_status_change_cancels_the_reminders_it_makes_obsolete(server, t
         bot.scheduler.wake()
         await bot.scheduler.wait_for("sent", 1)
         sent = reminder_calls(server, 603)
-        assert len(sent) == 1 and "签协议" in sent[0].params["text"]
+        assert kinds(sent) == ["agreement"]
     assert_clean(server)
 
 
@@ -327,7 +352,8 @@ async def test_operator_learns_when_the_push_could_not_be_delivered(server, tmp_
         await submit(bot.merchant(610))
         server.block(610, notify=False)
         [done] = await bot.merchant(OPERATOR).send("/setstatus 610 rejected 资料不全")
-        assert "没能推送" in done.text and "屏蔽" in done.text
+        assert template(done) == "operator_done" and data(done)["delivered"] is False
+        assert data(done)["reason"] == "blocked"
         assert (await bot.store.load_merchant(610)).data["status"] == "rejected"
         assert await bot.store.is_unreachable(610)
 
@@ -338,29 +364,25 @@ async def test_mute_and_snooze_from_the_reminder_itself(server, tmp_path):
         m = bot.merchant(611)
         await submit(m)
         [settings] = await m.send("/reminders")
-        assert "审核结果可能快出来了" in settings.text and "审核比预计久了一些" in settings.text
+        assert template(settings) == "reminders"
+        assert {"window_open", "overdue"} <= {r["kind"] for r in data(settings)["upcoming"]}
         clock.at = local(2026, 10, 8, 10, 0).astimezone(UTC)
         bot.scheduler.wake()
         await bot.scheduler.wait_for("sent", 1)
         message = server.last_bot_message(611)
-        data = next(
-            b["callback_data"]
-            for row in message.reply_markup["inline_keyboard"]
-            for b in row
-            if "晚一天再提醒" in b["text"]
-        )
+        later = callback(message, "rem_later")
         mark = server.mark()
-        assert await m.press_data(message.message_id, data) == []  # the reminder stays readable
-        [toast] = [c for c in server.calls[mark:] if c.method == "answerCallbackQuery"]
-        assert "10月9日" in toast.params["text"]  # the same reminder comes again tomorrow
+        assert await m.press_data(message.message_id, later) == []  # the reminder stays readable
+        # the same reminder comes again tomorrow
+        assert notices(server, mark) == [notice("snoozed", day="2026-10-09", time="10:00")]
         assert server.last_bot_message(611).text == message.text
         [after] = await m.send("/reminders")
         clock.at = local(2026, 10, 9, 10, 0).astimezone(UTC)
         bot.scheduler.wake()
         await bot.scheduler.wait_for("sent", 2)
         assert len(reminder_calls(server, 611)) == 2
-        [muted] = await m.press("全部静音", after)
-        assert "静音" in muted.text
+        [muted] = await press(m, "rem_mute", on=after)
+        assert template(muted) == "reminders" and data(muted)["muted"]
         assert all(r["state"] != "pending" for r in await bot.store.reminders_of(611))
         clock.at = local(2026, 10, 14, 10, 0).astimezone(UTC)  # overdue would be due now
         assert await bot.scheduler.run_due() == 0
@@ -407,5 +429,4 @@ async def test_weekly_operation_checks_keep_coming_without_a_word_from_the_merch
             clock.at = local(2026, 10, 1 + 7 * week, 10, 1).astimezone(UTC)
             bot.scheduler.wake()
             await bot.scheduler.wait_for("sent", week)
-        checks = [c for c in reminder_calls(server, 613) if "定期看看店铺" in c.params["text"]]
-        assert len(checks) == 3
+        assert kinds(reminder_calls(server, 613)).count("operation_check") == 3

@@ -6,6 +6,10 @@ from __future__ import annotations
 import yaml
 
 from bot.content import CONTENT_ROOT
+from tests.contentkit import callback, has, press, template
+from tests.contentkit import data as data_of
+from tests.flowkit import CONTENT
+from tests.test_e2e_docs import doc
 from tests.test_e2e_foundation import assert_clean
 
 ROUTES = yaml.safe_load((CONTENT_ROOT / "zh-CN" / "routes.yaml").read_text("utf-8"))
@@ -25,6 +29,16 @@ def assert_route_buttons(screen) -> None:
     assert any("全托管" in x for x in screen.labels), screen.labels
 
 
+def assert_route_keys(screen) -> None:
+    """Both route buttons (托管公司 / 全托管)."""
+    assert has(screen, "route_agency") and has(screen, "route_platform"), screen.labels
+
+
+def asks_compactly(screen) -> bool:
+    """The compact 先选路线 question (the route choice, asked for by a command)."""
+    return template(screen) == "route_choice" and bool(data_of(screen)["asked_for"])
+
+
 def assert_long_form(screen) -> None:
     """The full comparison: who does what, costs, control, risks, fits, for both routes."""
     for route in (AGENCY, PLATFORM):
@@ -38,27 +52,31 @@ def assert_long_form(screen) -> None:
 async def test_route_choice_is_short_and_details_on_request(bot, server):
     m = bot.merchant(2001)
     [short] = await m.send("/route")
+    assert template(short) == "route_choice" and not data_of(short)["asked_for"]
     assert lines(short.text) < SHORT_LINES, short.text
     for route in (AGENCY, PLATFORM):
         assert route["name"] in short.text and route["short"] in short.text
         assert route["fits_short"] in short.text  # who it suits
         assert route["risks"][0] not in short.text  # the details wait for 详细对比
-    assert_route_buttons(short)
-    assert any("详细对比" in x for x in short.labels)
+    assert_route_keys(short)
+    assert has(short, "route_detail")
     assert len(short.labels) <= 10
 
-    [detail] = await m.press("详细对比")
+    [detail] = await press(m, "route_detail")
     assert detail.edited and detail.message_id == short.message_id
+    assert template(detail) == "route_detail"
     assert_long_form(detail)
-    assert_route_buttons(detail)
-    assert any("返回" in x for x in detail.labels)
+    assert_route_keys(detail)
+    assert has(detail, "back")
 
-    [back] = await m.press("返回")
+    [back] = await press(m, "back")
     assert back.edited and back.text == short.text and back.labels == short.labels
 
-    await m.press("详细对比")
-    [chosen] = await m.press("全托管")  # choosing straight from the long form
-    assert chosen.edited and "已选择" in chosen.text and PLATFORM["name"] in chosen.text
+    await press(m, "route_detail")
+    [chosen] = await press(m, "route_platform")  # choosing straight from the long form
+    assert chosen.edited and template(chosen) == "route_set"
+    assert data_of(chosen)["route"] == "platform"
+    assert PLATFORM["name"] in chosen.text
     assert (await bot.store.load_merchant(m.user_id)).data["route"] == "platform"
 
     [again] = await m.send("/route")  # to switch later: the short form says where you are
@@ -70,22 +88,22 @@ async def test_apply_without_a_route_asks_compactly_then_goes_on_to_the_form(bot
     m = bot.merchant(2002)
     [ask] = await m.send("/apply")
     assert not ask.edited
-    assert "先选路线" in ask.text and lines(ask.text) <= COMPACT_LINES, ask.text
+    assert asks_compactly(ask) and lines(ask.text) <= COMPACT_LINES, ask.text
     assert AGENCY["name"] in ask.text and PLATFORM["name"] in ask.text
-    assert_route_buttons(ask)
-    assert any("详细对比" in x for x in ask.labels)
+    assert_route_keys(ask)
+    assert has(ask, "route_detail")
 
     # the long form on the way keeps the request: its route buttons still lead to the form
-    [detail] = await m.press("详细对比")
+    [detail] = await press(m, "route_detail")
     assert_long_form(detail)
-    assert detail.button("全托管") == ask.button("全托管")
-    [back] = await m.press("返回")
+    assert callback(detail, "route_platform") == callback(ask, "route_platform")
+    [back] = await press(m, "back")
     assert back.text == ask.text and back.labels == ask.labels
 
-    [chosen] = await m.press("托管公司")
-    assert chosen.edited and "已选择" in chosen.text
-    [form] = await m.press("继续")
-    assert "第 1/4 项" in form.text
+    [chosen] = await press(m, "route_agency")
+    assert chosen.edited and template(chosen) == "route_set"
+    [form] = await press(m, "continue_apply")
+    assert template(form) == "apply_prompt" and data_of(form)["index"] == 1
     assert (await bot.store.load_merchant(m.user_id)).data["route"] == "agency"
     assert_clean(server)
 
@@ -93,11 +111,11 @@ async def test_apply_without_a_route_asks_compactly_then_goes_on_to_the_form(bot
 async def test_apply_from_the_long_form_goes_on_to_the_form(bot, server):
     m = bot.merchant(2003)
     await m.send("/apply")
-    await m.press("详细对比")
-    [chosen] = await m.press("全托管")
-    assert "已选择" in chosen.text
-    [form] = await m.press("继续")
-    assert "第 1/4 项" in form.text
+    await press(m, "route_detail")
+    [chosen] = await press(m, "route_platform")
+    assert template(chosen) == "route_set"
+    [form] = await press(m, "continue_apply")
+    assert template(form) == "apply_prompt" and data_of(form)["index"] == 1
     assert_clean(server)
 
 
@@ -106,30 +124,37 @@ async def test_docs_agency_and_submitted_ask_the_same_compact_question(bot, serv
     for user_id, command in ((2004, "/docs"), (2005, "/agency"), (2006, "/submitted")):
         m = merchants[command] = bot.merchant(user_id)
         [ask] = await m.send(command)
-        assert "先选路线" in ask.text and lines(ask.text) <= COMPACT_LINES, (command, ask.text)
-        assert_route_buttons(ask)
-        [detail] = await m.press("详细对比")
+        assert asks_compactly(ask) and lines(ask.text) <= COMPACT_LINES, (command, ask.text)
+        assert_route_keys(ask)
+        [detail] = await press(m, "route_detail")
         assert_long_form(detail)
         # whatever the command asked for travels through the long form unchanged
-        assert detail.button("托管公司") == ask.button("托管公司"), command
-        assert detail.button("全托管") == ask.button("全托管"), command
+        assert callback(detail, "route_agency") == callback(ask, "route_agency"), command
+        assert callback(detail, "route_platform") == callback(ask, "route_platform"), command
     m = merchants["/docs"]
-    [chosen] = await m.press("全托管")
-    [checklist] = await m.press("准备资料", chosen)
-    assert checklist.edited and "品牌授权书" in checklist.text
+    [chosen] = await press(m, "route_platform")
+    [checklist] = await press(m, "continue_docs", on=chosen)
+    assert checklist.edited and template(checklist) == "docs_question"
+    assert data_of(checklist)["item"] == doc("platform", "brand_auth")
     m = merchants["/agency"]
-    await m.press("托管公司")
-    [home] = await m.press("继续")
-    assert "选托管公司" in home.text
+    await press(m, "route_agency")
+    [home] = await press(m, "continue_agency_agency")
+    assert template(home) == "agency_home"
     assert_clean(server)
 
 
 async def test_an_old_or_forged_detail_button_still_answers(bot, server):
     m = bot.merchant(2007)
     [short] = await m.send("/route")
-    for data in ("rtd:x:y", "rts:a:b", "rtd:" + "z" * 40, "rts"):
-        [shown] = await m.press_data(short.message_id, data)
+    stale = CONTENT.catalog["ui"]["notices"]["stale"]
+    [detail] = await m.press_data(short.message_id, "rtd")
+    for data in ("rtd:x:y", "rts:a:b", "rtd:" + "z" * 40, "rtd:x?"):
+        # the one stale answer of the route feature: a toast, and the short choice in place
+        [shown] = await m.press_data(detail.message_id, data)
+        assert list(server.callback_answers.values())[-1].get("text") == stale, data
         assert_route_buttons(shown)
+        [detail] = await m.press_data(shown.message_id, "rtd")
+        assert_long_form(detail)
     assert server.pending_callback_queries() == []
     refused = [c for c in server.calls if not c.ok and "not modified" not in c.description]
     assert refused == []

@@ -14,9 +14,18 @@ from bot import documents
 from bot.content_check import adapter_screens, walk
 from devserver.client import Shown, html_to_plain
 from flows.core import Button
+from tests.contentkit import data, has, press, template
 from tests.harness import contents
 from tests.test_documents import JPEG, PDF, PNG, ZIP
-from tests.test_e2e_docs import docs_state, open_platform_checklist
+from tests.test_e2e_docs import (
+    doc,
+    docs_state,
+    open_platform_checklist,
+    pending,
+    progress,
+    refused,
+    stored,
+)
 from tests.test_e2e_foundation import assert_clean
 
 # --- helpers ------------------------------------------------------------------------------
@@ -56,19 +65,20 @@ async def test_a_file_sent_on_an_item_screen_is_saved_to_that_item(bot, server):
     merchant = bot.merchant(8101)
     checklist = await open_platform_checklist(merchant)
     # 营业执照: open the item (no 上传文件 press) and send a PDF document
-    [item] = await merchant.press("营业执照", checklist)
-    assert item.edited and "直接发来的照片或文件会存到「营业执照」" in item.text
+    [item] = await press(merchant, "dc_item_*", "license", on=checklist)
+    assert item.edited and template(item) == "docs_item" and data(item)["takes_files"]
+    assert data(item)["item"]["key"] == "license"
     mark = server.mark()
     [saved] = await merchant.send_document(PDF, "执照.pdf", "application/pdf")
-    assert "已保存到「营业执照」" in saved.text and "资料 1/4" in saved.text
-    assert "这是哪一项资料" not in saved.text
+    assert stored(saved) == (doc("platform", "license"), "application/pdf")
+    assert progress(saved) == (1, 4)
     assert [c.method for c in server.calls[mark:] if c.method == "getFile"] == ["getFile"]
     # 税务登记证: a photo, after marking the item (the item screen stays open)
-    [item] = await merchant.press("税务登记证", saved)
-    [marked] = await merchant.press("标记为已准备", item)
-    assert marked.edited and "已标记为准备好" in marked.text
+    [item] = await press(merchant, "dc_item_*", "tax", on=saved)
+    [marked] = await press(merchant, "dc_mark", on=item)
+    assert marked.edited and template(marked) == "docs_item" and data(marked)["status"] == "marked"
     [saved] = await merchant.send_photo(JPEG)
-    assert "已保存到「税务登记证」" in saved.text and "JPG" in saved.text
+    assert stored(saved) == (doc("platform", "tax"), "image/jpeg") and "JPG" in saved.text
     rows = await documents.list_documents(bot.store, merchant.user_id)
     assert [(r["item"], r["mime"]) for r in rows] == [
         ("license", "application/pdf"),
@@ -76,34 +86,34 @@ async def test_a_file_sent_on_an_item_screen_is_saved_to_that_item(bot, server):
     ]
     # once saved, the checklist is open: the next file is asked about, not filed again
     [which] = await merchant.send_document(PNG, "x.png", "image/png")
-    assert "这是哪一项资料" in which.text
+    assert template(which) == "docs_which"
     assert len(await documents.list_documents(bot.store, merchant.user_id)) == 2
     # an item marked 不需要 does not take a file
-    [item] = await merchant.press("行业许可证", saved)
-    assert "直接发来" not in item.text
+    [item] = await press(merchant, "dc_item_*", "industry_permit", on=saved)
+    assert template(item) == "docs_item" and not data(item)["takes_files"]
     [which] = await merchant.send_document(PDF, "许可证.pdf", "application/pdf")
-    assert "这是哪一项资料" in which.text
+    assert template(which) == "docs_which"
     assert_clean(server)
 
 
 async def test_the_upload_prompt_and_its_way_back_keep_the_item(bot, server):
     merchant = bot.merchant(8102)
     await merchant.send("/route")
-    await merchant.press("托管公司")
+    await press(merchant, "route_agency")
     [checklist] = await merchant.send("/docs")
-    await merchant.press("店铺信息", checklist)
-    [send] = await merchant.press("上传文件")
-    assert "请现在发送「店铺信息」" in send.text
-    [item] = await merchant.press("返回这一项", send)  # back on the item: still its screen
-    assert "店铺信息" in item.text
+    await press(merchant, "dc_item_*", "shop_info", on=checklist)
+    [send] = await press(merchant, "dc_upload")
+    assert template(send) == "docs_send" and data(send)["item"] == doc("agency", "shop_info")
+    [item] = await press(merchant, "dc_cancel_upload", on=send)  # back on the item: its screen
+    assert template(item) == "docs_item" and data(item)["item"]["key"] == "shop_info"
     [saved] = await merchant.send_document(PDF, "店铺.pdf", "application/pdf")
-    assert "已保存到「店铺信息」" in saved.text
+    assert stored(saved)[0] == doc("agency", "shop_info")
     # leaving for the checklist: the next file is asked about
-    await merchant.press("产品信息", saved)
-    [listed] = await merchant.press("返回清单")
-    assert "资料 1/4" in listed.text
+    await press(merchant, "dc_item_*", "product_info", on=saved)
+    [listed] = await press(merchant, "dc_back_list")
+    assert progress(listed) == (1, 4)
     [which] = await merchant.send_photo(JPEG)
-    assert "这是哪一项资料" in which.text
+    assert template(which) == "docs_which"
     assert_clean(server)
 
 
@@ -113,27 +123,27 @@ async def test_the_upload_prompt_and_its_way_back_keep_the_item(bot, server):
 async def test_two_unsorted_files_are_both_kept_and_each_is_sorted(bot, server):
     merchant = bot.merchant(8201)
     await merchant.send("/route")
-    await merchant.press("托管公司")
+    await press(merchant, "route_agency")
     [checklist] = await merchant.send("/docs")
     mark = server.mark()
     [first] = await merchant.send_document(PDF, "执照.pdf", "application/pdf")
-    assert "这是哪一项资料" in first.text and "执照.pdf" in first.text
+    assert template(first) == "docs_which" and "执照.pdf" in first.text
     [second] = await merchant.send_photo(JPEG)
-    assert "这是哪一项资料" in second.text and "照片" in second.text
-    assert "1 个文件也还在等你归类" in second.text and "不会被这个替换" in second.text
+    assert template(second) == "docs_which" and data(second)["kind"] == "photo"
+    assert data(second)["others"] == 1  # the first is still waiting, not replaced
     assert [c for c in server.calls[mark:] if c.method == "getFile"] == []  # nothing fetched yet
     waiting = (await docs_state(bot, 8201))["pending"]
     assert [w["file_name"] for w in waiting] == ["执照.pdf", "photo.jpg"]
     # the second first, on its own message
-    [saved] = await merchant.press("法定代表人身份证复印件", second)
+    [saved] = await press(merchant, "dc_item_*", "legal_id", on=second)
     assert saved.edited and saved.message_id == second.message_id
-    assert "已保存到「法定代表人身份证复印件」" in saved.text and "JPG" in saved.text
-    assert "执照.pdf" in saved.text and any("归类" in label for label in saved.labels)
+    assert stored(saved) == (doc("agency", "legal_id"), "image/jpeg") and "JPG" in saved.text
+    assert "执照.pdf" in saved.text and has(saved, "dc_sort_file")
     # the first one's question, sent earlier, still works
-    [saved] = await merchant.press("营业执照复印件", first)
+    [saved] = await press(merchant, "dc_item_*", "license", on=first)
     assert saved.message_id == first.message_id
-    assert "已保存到「营业执照复印件」" in saved.text and "PDF" in saved.text
-    assert "资料 2/4" in saved.text and not any("归类" in label for label in saved.labels)
+    assert stored(saved) == (doc("agency", "license"), "application/pdf") and "PDF" in saved.text
+    assert progress(saved) == (2, 4) and not has(saved, "dc_sort_file")
     rows = await documents.list_documents(bot.store, 8201)
     assert [(r["item"], r["original_name"]) for r in rows] == [
         ("legal_id", "photo.jpg"),
@@ -142,8 +152,8 @@ async def test_two_unsorted_files_are_both_kept_and_each_is_sorted(bot, server):
     assert (bot.runtime.files_dir / rows[1]["path"]).read_bytes() == PDF
     assert "pending" not in await docs_state(bot, 8201)
     # pressing a question of a file already sorted changes nothing
-    [again] = await merchant.press("产品信息", first)
-    assert "资料 2/4" in again.text
+    [again] = await press(merchant, "dc_item_*", "product_info", on=first)
+    assert progress(again) == (2, 4)
     assert len(await documents.list_documents(bot.store, 8201)) == 2
     assert_clean(server)
 
@@ -151,22 +161,23 @@ async def test_two_unsorted_files_are_both_kept_and_each_is_sorted(bot, server):
 async def test_three_files_sorted_from_the_checklist_and_one_discarded(bot, server):
     merchant = bot.merchant(8202)
     await merchant.send("/route")
-    await merchant.press("托管公司")
+    await press(merchant, "route_agency")
     for content, name in ((PDF, "a.pdf"), (PNG, "b.png"), (PDF, "c.pdf")):
         await merchant.send_document(content, name, "application/pdf")
     [checklist] = await merchant.send("/docs")
-    assert "3 个文件还没有归到哪一项" in checklist.text
-    [which] = await merchant.press("归类", checklist)
-    assert "a.pdf" in which.text and "2 个文件也还在等你归类" in which.text
-    [saved] = await merchant.press("店铺信息", which)
-    assert "已保存到「店铺信息」" in saved.text and "2 个文件还没有归到哪一项" in saved.text
-    [which] = await merchant.press("归类", saved)
+    assert pending(checklist) == 3
+    [which] = await press(merchant, "dc_sort_file", on=checklist)
+    assert template(which) == "docs_which" and "a.pdf" in which.text
+    assert data(which)["others"] == 2
+    [saved] = await press(merchant, "dc_item_*", "shop_info", on=which)
+    assert stored(saved)[0] == doc("agency", "shop_info") and pending(saved) == 2
+    [which] = await press(merchant, "dc_sort_file", on=saved)
     assert "b.png" in which.text
-    [listed] = await merchant.press("不保存", which)
-    assert "c.pdf" in listed.text and "还没有归到哪一项" in listed.text
-    [which] = await merchant.press("归类", listed)
-    [saved] = await merchant.press("产品信息", which)
-    assert "已保存到「产品信息」" in saved.text and "还没有归到" not in saved.text
+    [listed] = await press(merchant, "dc_discard", on=which)
+    assert pending(listed) == 1 and "c.pdf" in listed.text
+    [which] = await press(merchant, "dc_sort_file", on=listed)
+    [saved] = await press(merchant, "dc_item_*", "product_info", on=which)
+    assert stored(saved)[0] == doc("agency", "product_info") and pending(saved) == 0
     rows = await documents.list_documents(bot.store, 8202)
     assert [(r["item"], r["original_name"]) for r in rows] == [
         ("shop_info", "a.pdf"),
@@ -181,25 +192,24 @@ async def test_three_files_sorted_from_the_checklist_and_one_discarded(bot, serv
 async def test_an_empty_file_is_told_it_is_empty_and_nothing_changes(bot, server):
     merchant = bot.merchant(8301)
     await merchant.send("/route")
-    await merchant.press("托管公司")
+    await press(merchant, "route_agency")
     [checklist] = await merchant.send("/docs")
     # with the item open
-    await merchant.press("营业执照复印件", checklist)
+    await press(merchant, "dc_item_*", "license", on=checklist)
     before = await docs_state(bot, 8301)
     mark = server.mark()
     [empty] = await merchant.send_document(b"", "执照.pdf", "application/pdf")
-    assert "这个文件是空的" in empty.text and "0 字节" in empty.text
-    assert "「营业执照复印件」没有任何变化" in empty.text
+    assert refused(empty) == ("empty", doc("agency", "license"))
     assert apologies([empty]) <= 1
     assert [c for c in server.calls[mark:] if c.method == "getFile"] == []
     assert await docs_state(bot, 8301) == before
     # the item is still open: a real file afterwards is saved to it
     [saved] = await merchant.send_document(PDF, "执照.pdf", "application/pdf")
-    assert "已保存到「营业执照复印件」" in saved.text
+    assert stored(saved)[0] == doc("agency", "license")
     # with no item open: refused, not queued for sorting
     before = await docs_state(bot, 8301)
     [empty] = await merchant.send_document(b"", "空白.pdf", "application/pdf")
-    assert "这个文件是空的" in empty.text and "资料清单没有任何变化" in empty.text
+    assert refused(empty) == ("empty", "")  # the checklist as a whole is unchanged
     assert await docs_state(bot, 8301) == before and "pending" not in before
     assert len(await documents.list_documents(bot.store, 8301)) == 1
     assert_clean(server)
@@ -208,52 +218,60 @@ async def test_an_empty_file_is_told_it_is_empty_and_nothing_changes(bot, server
 # --- 2. the fallback apologises once ----------------------------------------------------------
 
 
+def field(shown) -> str:
+    """The application field a message asks for."""
+    assert template(shown) == "apply_prompt", shown.text
+    return data(shown)["field"]["key"]
+
+
 async def test_the_fallback_apologises_once_alone_mid_form_and_after_a_wrong_file(bot, server):
     merchant = bot.merchant(8401)
     # alone
     shown = await merchant.send("asdfgh")
     [fallback] = shown
-    assert "没看懂" in fallback.text and apologies(shown) == 1
-    assert any("资料" in label for label in fallback.labels)  # with the menu
+    assert template(fallback) == "faq" and data(fallback)["topic"] == "unknown"
+    assert apologies(shown) == 1
+    assert has(fallback, "menu_docs")  # with the menu
     # in the middle of the application form: an invalid amount gets one apology
     await merchant.send("/route")
-    await merchant.press("托管公司")
+    await press(merchant, "route_agency")
     [prompt] = await merchant.send("/apply")
-    assert "店铺名称" in prompt.text
+    assert field(prompt) == "shop_name"
     await merchant.send("星河家居")
     [prompt] = await merchant.send("家居收纳")
-    assert "预计月销售额" in prompt.text
+    assert field(prompt) == "monthly_sales"
     shown = await merchant.send("asdfgh")
-    assert apologies(shown) == 1 and "预计月销售额" in shown[0].text
+    assert apologies(shown) == 1 and field(shown[0]) == "monthly_sales"
     # a question in the middle of the form: answered, no apology, the form waits
     shown = await merchant.send("怎么发货")
-    assert apologies(shown) == 0 and any("继续填写" in label for label in shown[-1].labels)
-    [back] = await merchant.press("继续填写", shown[-1])
-    assert "预计月销售额" in back.text
+    assert apologies(shown) == 0 and has(shown[-1], "resume")
+    [back] = await press(merchant, "resume", on=shown[-1])
+    assert field(back) == "monthly_sales"
     # on a yes/no question (the platform's document questions): the fallback, once
     await merchant.send("/cancel")
     await merchant.send("/route")
-    await merchant.press("全托管")
+    await press(merchant, "route_platform")
     [question] = await merchant.send("/docs")
-    assert "品牌授权书" in question.text
+    assert template(question) == "docs_question"
+    assert data(question)["item"] == doc("platform", "brand_auth")
     shown = await merchant.send("asdfgh")
     assert apologies(shown) == 1 and len(shown) == 1
     # after a file of a wrong type, on an item screen: refused without apologising twice,
     # and the next unknown text apologises once
-    [checklist] = await merchant.press("稍后回答", question)
-    await merchant.press("营业执照", checklist)
+    [checklist] = await press(merchant, "dc_later", on=question)
+    await press(merchant, "dc_item_*", "license", on=checklist)
     shown = await merchant.send_document(ZIP, "执照.pdf", "application/pdf")
-    [refused] = shown
-    assert "格式不支持" in refused.text and apologies(shown) <= 1
+    [wrong] = shown
+    assert refused(wrong)[0] == "type" and apologies(shown) <= 1
     shown = await merchant.send("asdfgh")
     assert apologies(shown) == 1 and len(shown) == 1
     # a wrong file with no item open: asked which item, then refused; once at most each time
-    await merchant.press("返回清单", refused)
+    await press(merchant, "dc_back_list", on=wrong)
     shown = await merchant.send_document(ZIP, "资料.zip", "application/zip")
-    assert "这是哪一项资料" in shown[0].text
+    assert template(shown[0]) == "docs_which"
     assert apologies(shown) == 0
-    shown = await merchant.press("营业执照", shown[0])
-    assert "格式不支持" in shown[0].text and apologies(shown) <= 1
+    shown = await press(merchant, "dc_item_*", "license", on=shown[0])
+    assert refused(shown[0])[0] == "type" and apologies(shown) <= 1
     assert_clean(server)
 
 
@@ -311,16 +329,16 @@ def test_the_doubling_check_catches_what_it_is_meant_to():
 async def test_route_comparison_and_snooze_labels_over_http_have_single_colons(bot, server):
     merchant = bot.merchant(8501)
     shown = await merchant.send("/route")
-    if any("详细对比" in label for label in shown[-1].labels):
-        shown += await merchant.press("详细对比", shown[-1])
-    assert any("店铺仍归你。" in m.text for m in shown)
+    if has(shown[-1], "route_detail"):
+        shown += await press(merchant, "route_detail", on=shown[-1])
+    assert any(template(m) == "route_detail" for m in shown)
     no_doubled_colons(shown)
-    await merchant.press("全托管", shown[-1])
+    await press(merchant, "route_platform", on=shown[-1])
     await merchant.send("/submitted 2026-09-28")
     [status] = await merchant.send("/status")
-    [confirm] = await merchant.press("已通过", status)
-    shown = [confirm, *await merchant.press("确认", confirm)]
+    [confirm] = await press(merchant, "rep_approved", on=status)
+    shown = [confirm, *await press(merchant, "report_yes", on=confirm)]
     shown += await merchant.send("/reminders")
-    assert any("推迟" in label for label in shown[-1].labels)
+    assert has(shown[-1], "rem_snooze")
     no_doubled_colons(shown)
     assert_clean(server)

@@ -22,6 +22,7 @@ async def test_run_serves_merchants_and_never_logs_the_token(tmp_path):
             TELEGRAM_API_URL=server.base_url,
             BOT_DATABASE=str(tmp_path / "db.sqlite3"),
             BOT_FILES_DIR=str(tmp_path / "files"),
+            BOT_CONSOLE_PORT="0",  # no console: tests never fight over port 8080
         )
         proc = await asyncio.create_subprocess_exec(
             EXE,
@@ -60,6 +61,7 @@ async def _run_briefly(env_extra: dict[str, str], tmp_path) -> tuple[int, str]:
     """Run `merchant-bot run` to its exit; (status, stderr)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "BOT_"))}
     env.update(BOT_DATABASE=str(tmp_path / "db.sqlite3"), BOT_FILES_DIR=str(tmp_path / "f"))
+    env.update(BOT_CONSOLE_PORT="0")  # no console: tests never fight over port 8080
     env.update(env_extra)
     proc = await asyncio.create_subprocess_exec(
         EXE,
