@@ -26,11 +26,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from bench import sweep as sweep_mod
 from bench.common import ROOT
 from bench.procs import Emulator, run_worker
 
 HERE = Path(__file__).resolve().parent
-SECTIONS = ("conversation", "fanout", "scale")
+SECTIONS = ("conversation", "sweep", "fanout", "scale")
 
 
 def machine() -> dict[str, Any]:
@@ -199,6 +200,10 @@ def targets(res: dict[str, Any], args: argparse.Namespace) -> list[dict[str, Any
         add("fan-out 429s", fan["http_429"], "== 0", fan["http_429"] == 0)
         bad = fan["duplicates"] + fan["lost"]
         add("fan-out duplicates + lost", bad, "== 0", bad == 0)
+    sw = res.get("sweep")
+    if sw:
+        for name, value, goal, met in sweep_mod.targets(sw):
+            add(name, value, goal, met)
     sc = res.get("scale")
     if sc:
         goal_met = sc["startup_s"] < 2.0
@@ -324,6 +329,14 @@ def table(res: dict[str, Any]) -> str:
             )
         errors = sum(c["ours"]["errors"].values()) + sum(o["ours"]["errors"].values())
         row("calls refused by the server (ours)", errors)
+    sw = res.get("sweep")
+    if sw:
+        section(
+            f"per-update cost, closed loop, medians of {sw['repeat']} runs; "
+            "columns: ours | echo baseline"
+        )
+        for name, ours, echo, digits in sweep_mod.rows(sw):
+            row(name, ours, echo, digits)
     fan = res.get("fanout")
     if fan:
         section(f"reminder fan-out: {fan['n']:,} due at the same minute, 30/s and 1/s per chat")
@@ -382,6 +395,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--probes", type=int, default=1000, help="/status probes at scale (1000)")
     p.add_argument("--warmup", type=int, default=10, help="warm-up merchants per bot (10)")
     p.add_argument("--repeat", type=int, default=None, help="closed-loop runs per bot (3)")
+    p.add_argument(
+        "--sweep-updates", type=int, default=1500, help="updates per sweep run, at least (1500)"
+    )
     p.add_argument("--only", action="append", choices=SECTIONS, help="run only this section")
     p.add_argument("--quick", action="store_true", help="small numbers: a smoke run")
     p.add_argument("--out", type=Path, default=HERE, help="where results JSON go (bench/)")
@@ -390,7 +406,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.quick:
         args.merchants, args.fanout, args.scale = 20, 120, 5000
-        args.probes, args.warmup = 100, 3
+        args.probes, args.warmup, args.sweep_updates = 100, 3, 200
     if args.repeat is None:
         args.repeat = 1 if args.quick else 3
     sections = args.only or list(SECTIONS)
@@ -403,7 +419,12 @@ def main(argv: list[str] | None = None) -> int:
     }
     args.out.mkdir(parents=True, exist_ok=True)
     log = Path(tempfile.gettempdir()) / f"merchant-bench-{stamp}.log"  # the processes' stderr
-    runners = {"conversation": conversation, "fanout": fanout, "scale": scale}
+    runners = {
+        "conversation": conversation,
+        "sweep": sweep_mod.run,
+        "fanout": fanout,
+        "scale": scale,
+    }
     with tempfile.TemporaryDirectory(prefix="merchant-bench-") as tmp:
         for name in SECTIONS:
             if name in sections:

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from bench.common import TOKEN, Control, Cpu, emit, peak_rss_mb, quiet_logging, rss_mb
 from bench.echo import build_echo, start_echo
-from bench.scripts import CONVERSATION, steps
+from bench.scripts import SCRIPTS, steps
 from bot.runtime import run_loop
 
 WARMUP_FIRST_ID = 9_000_000
@@ -35,7 +35,7 @@ async def run(p: dict[str, Any]) -> dict[str, Any]:
     from bot.runtime import Runtime
     from bot.store import Store
 
-    script = steps(CONVERSATION, p["bot"])
+    script = steps(SCRIPTS[p.get("script", "conversation")], p["bot"])
     async with AsyncExitStack() as stack, Control(p["ctl"]) as ctl:
         if p["bot"] == "ours":
             data = Path(stack.enter_context(tempfile.TemporaryDirectory(dir=p.get("tmp"))))
@@ -69,7 +69,14 @@ async def run(p: dict[str, Any]) -> dict[str, Any]:
         )
         rest = rss_mb()
         cpu = Cpu()
-        result = await ctl.call("load", **load, first_id=FIRST_ID, merchants=p["merchants"])
+        # `concurrency`: merchants talking at once (0: all of them), each waiting for its answer
+        result = await ctl.call(
+            "load",
+            **load,
+            first_id=FIRST_ID,
+            merchants=p["merchants"],
+            concurrency=p.get("concurrency", 0),
+        )
         cpu_s, wall, split = cpu.seconds(), cpu.wall(), cpu.split()
         updates = max(1, result["updates"])
         return result | {

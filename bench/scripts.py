@@ -29,6 +29,11 @@ CONVERSATION: list[tuple[str, str, str]] = [
     ("text", "/status", "审核进度"),
 ]
 
+# one question asked again and again: the free-text path alone (issue 13's second load)
+FAQ: list[tuple[str, str, str]] = [("text", "怎么发货", "发货指南")] * 8
+
+SCRIPTS = {"conversation": CONVERSATION, "faq": FAQ}
+
 # /status of a merchant already in the database (state at scale)
 STATUS: list[tuple[str, str, str]] = [("text", "/status", "审核进度")]
 
