@@ -337,6 +337,13 @@ def table(res: dict[str, Any]) -> str:
         )
         for name, ours, echo, digits in sweep_mod.rows(sw):
             row(name, ours, echo, digits)
+        runtime = sw["runtime"]
+        section(
+            f"runtime changes, conversation x{runtime['level']} ({runtime['updates']:,} "
+            "updates), medians; columns: CPU s per 1,000 updates | answers/s"
+        )
+        for name, cpu, rate, digits in sweep_mod.ablation_rows(runtime):
+            row(name, cpu, rate, digits)
     fan = res.get("fanout")
     if fan:
         section(f"reminder fan-out: {fan['n']:,} due at the same minute, 30/s and 1/s per chat")

@@ -54,6 +54,7 @@ async def run(p: dict[str, Any]) -> dict[str, Any]:
                     base_url=p["api"],
                     base_file_url=p["file"],
                     concurrency=CONCURRENCY,
+                    http=p.get("http", "aiohttp"),  # httpx: PTB's default (before/after)
                 )
             )
         else:
@@ -101,5 +102,7 @@ if __name__ == "__main__":
     parser.add_argument("--params", required=True)
     quiet_logging()
     params = json.loads(parser.parse_args().params)
-    # ours runs on the loop `merchant-bot run` uses; the echo baseline on PTB's default
-    emit(run_loop(run(params)) if params["bot"] == "ours" else asyncio.run(run(params)))
+    # ours runs on the loop `merchant-bot run` uses (uvloop; "asyncio" for the before/after),
+    # the echo baseline on asyncio's own, as a bare PTB bot does
+    production = params["bot"] == "ours" and params.get("loop", "uvloop") == "uvloop"
+    emit(run_loop(run(params)) if production else asyncio.run(run(params)))

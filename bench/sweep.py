@@ -86,7 +86,12 @@ def run(args: argparse.Namespace, log: Path, tmp: str) -> dict[str, Any]:
                     "runs": runs,
                 }
             )
-    return {"levels": list(levels), "repeat": args.repeat, "cells": cells}
+    return {
+        "levels": list(levels),
+        "repeat": args.repeat,
+        "cells": cells,
+        "runtime": ablation(args, log, tmp),
+    }
 
 
 def targets(sweep: dict[str, Any]) -> list[tuple[str, float, str, bool]]:
@@ -130,3 +135,63 @@ def rows(sweep: dict[str, Any]) -> list[tuple[str, Any, Any, int]]:
 
 def _pair(figures: dict[str, Any]) -> str:
     return f"{figures['p50_ms']:,.1f} / {figures['p99_ms']:,.1f}"
+
+
+# What each runtime change is worth: ours with each switched back to PTB's default, one load
+VARIANTS: dict[str, dict[str, str]] = {
+    "ours (uvloop, aiohttp + orjson)": {"bot": "ours"},
+    "ours on asyncio's loop": {"bot": "ours", "loop": "asyncio"},
+    "ours on httpx": {"bot": "ours", "http": "httpx"},
+    "ours on asyncio + httpx (before)": {"bot": "ours", "loop": "asyncio", "http": "httpx"},
+    "echo bot": {"bot": "echo"},
+}
+
+
+def ablation(args: argparse.Namespace, log: Path, tmp: str) -> dict[str, Any]:
+    """The conversation at 20 merchants at once, for each variant (interleaved, medians)."""
+    level = 20
+    steps = len(SCRIPTS["conversation"])
+    merchants = max(level, math.ceil(args.sweep_updates / steps))
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in VARIANTS}
+    for rep in range(args.repeat):
+        order = list(VARIANTS) if rep % 2 == 0 else list(reversed(VARIANTS))
+        for name in order:
+            print(f"  runtime variants: {name} ({rep + 1}/{args.repeat}) …", file=sys.stderr)
+            with Emulator(log) as emulator:
+                result = run_worker(
+                    "bench.conversation",
+                    {
+                        **emulator.urls,
+                        **VARIANTS[name],
+                        "mode": "closed",
+                        "script": "conversation",
+                        "merchants": merchants,
+                        "concurrency": level,
+                        "warmup": args.warmup,
+                        "tmp": tmp,
+                    },
+                    log,
+                )
+            runs[name].append(_figures(result))
+    return {
+        "level": level,
+        "updates": merchants * steps,
+        "medians": {
+            name: {f: statistics.median(r[f] for r in rs) for f in FIGURES}
+            for name, rs in runs.items()
+        },
+        "runs": runs,
+    }
+
+
+def ablation_rows(result: dict[str, Any]) -> list[tuple[str, Any, Any, int]]:
+    """(variant: CPU s per 1,000 updates, answers/s)."""
+    return [
+        (
+            f"{name}: CPU s per 1,000 updates | answers/s",
+            m["cpu_s_per_1000_updates"],
+            m["answers_per_s"],
+            2,
+        )
+        for name, m in result["medians"].items()
+    ]

@@ -24,6 +24,7 @@ from bot.runtime import run_loop
 
 if TYPE_CHECKING:
     from bot.console import ConsoleOptions
+    from bot.webhook import WebhookOptions
 
 log = logging.getLogger("merchant_bot")
 
@@ -62,8 +63,10 @@ async def serve(settings: Settings, token: str) -> None:
             base_url=settings.telegram_api_url,
             base_file_url=settings.base_file_url,
             console=console_options(settings),
+            webhook=webhook_options(settings),
         ) as running:
-            log.info("serving @%s by long polling", running.app.bot.username)
+            how = f"webhook {settings.bot_webhook_url}" if running.webhook else "long polling"
+            log.info("serving @%s by %s", running.app.bot.username, how)
             if running.console is not None:
                 log.info(
                     "operator console: %s (send /console to the bot to log in)", running.console.url
@@ -75,12 +78,31 @@ async def serve(settings: Settings, token: str) -> None:
         raise StartupError(
             f"cannot reach the Bot API at {settings.telegram_api_url} ({exc.message})"
         ) from None
-    except OSError as exc:  # the console's address is taken or cannot be bound
+    except OSError as exc:  # the console's or the webhook's address is taken or cannot be bound
+        if settings.bot_webhook_url and exc.errno is not None:
+            console = f"{settings.bot_console_host}:{settings.bot_console_port}"
+            where = f"{console} or {settings.bot_webhook_listen}"
+            raise StartupError(
+                f"cannot listen on {where} ({exc.strerror or exc}); set BOT_CONSOLE_PORT / "
+                "BOT_WEBHOOK_LISTEN to free addresses"
+            ) from None
         raise StartupError(
             f"cannot serve the operator console on {settings.bot_console_host}:"
             f"{settings.bot_console_port} ({exc.strerror or exc}); set BOT_CONSOLE_PORT "
             "to a free port, or 0 to turn the console off"
         ) from None
+
+
+def webhook_options(settings: Settings) -> WebhookOptions | None:
+    """Where Telegram delivers and this process listens (None: long polling)."""
+    from bot.webhook import WebhookOptions
+
+    if not settings.bot_webhook_url:
+        return None
+    host, port = settings.webhook_listen
+    return WebhookOptions(
+        settings.bot_webhook_url, settings.bot_webhook_secret, host=host, port=port
+    )
 
 
 def console_options(settings: Settings) -> ConsoleOptions | None:
@@ -164,6 +186,10 @@ settings (environment variables, also read from .env):
   BOT_CONSOLE_PORT     its port (default 8080); 0 turns the console off
   BOT_CONSOLE_URL      its public base URL, written into /console login links
                        (default http://BOT_CONSOLE_HOST:BOT_CONSOLE_PORT)
+  BOT_WEBHOOK_URL      public https URL for Telegram webhooks (default: none, long polling)
+  BOT_WEBHOOK_LISTEN   host:port the webhook is served on behind the TLS proxy
+                       (default 127.0.0.1:8443; the console's address shares its server)
+  BOT_WEBHOOK_SECRET   the secret every delivery must carry (required with BOT_WEBHOOK_URL)
 """
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_API_URL = "https://api.telegram.org/bot"
@@ -35,6 +36,11 @@ class Settings(BaseSettings):
     bot_console_host: str = Field(default="127.0.0.1", alias="BOT_CONSOLE_HOST")
     bot_console_port: int = Field(default=8080, ge=0, le=65535, alias="BOT_CONSOLE_PORT")
     bot_console_url: str = Field(default="", alias="BOT_CONSOLE_URL")
+    # Telegram webhooks instead of long polling (bot/webhook.py): the public HTTPS URL, where
+    # this process listens behind the TLS proxy, and the secret every delivery must carry.
+    bot_webhook_url: str = Field(default="", alias="BOT_WEBHOOK_URL")
+    bot_webhook_listen: str = Field(default="127.0.0.1:8443", alias="BOT_WEBHOOK_LISTEN")
+    bot_webhook_secret: str = Field(default="", alias="BOT_WEBHOOK_SECRET")
 
     @field_validator("bot_admin_ids", mode="before")
     @classmethod
@@ -79,6 +85,50 @@ class Settings(BaseSettings):
             raise ValueError(f"must start with http:// or https://, got {value!r}")
         return value
 
+    @field_validator("bot_webhook_url")
+    @classmethod
+    def _check_webhook_url(cls, value: str) -> str:
+        """Empty (long polling) or an https URL: Telegram delivers only over HTTPS."""
+        value = value.strip()
+        if value and not value.startswith("https://"):
+            raise ValueError(
+                f"must be an https:// URL (Telegram delivers only over HTTPS), got {value!r}"
+            )
+        return value
+
+    @field_validator("bot_webhook_listen")
+    @classmethod
+    def _check_listen(cls, value: str) -> str:
+        """host:port ([::1]:8443 for IPv6)."""
+        host, sep, port = value.strip().rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"must be host:port, e.g. 127.0.0.1:8443, got {value!r}")
+        return value.strip()
+
+    @field_validator("bot_webhook_secret")
+    @classmethod
+    def _check_secret(cls, value: str) -> str:
+        """Telegram's rule for secret_token: 1-256 of A-Z, a-z, 0-9, _ and -."""
+        if value and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)")
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> Settings:
+        """A webhook without a secret would apply anyone's POST as an update."""
+        if self.bot_webhook_url and not self.bot_webhook_secret:
+            raise ValueError(
+                "BOT_WEBHOOK_SECRET must be set with BOT_WEBHOOK_URL "
+                "(e.g. the output of: python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+            )
+        return self
+
+    @property
+    def webhook_listen(self) -> tuple[str, int]:
+        """BOT_WEBHOOK_LISTEN as (host, port)."""
+        host, _, port = self.bot_webhook_listen.rpartition(":")
+        return host.strip("[]"), int(port)
+
     @property
     def console_url(self) -> str:
         """The console's public base URL: BOT_CONSOLE_URL, or http://HOST:PORT."""
@@ -108,9 +158,11 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
-        name = first.get("loc", ("?",))[0]
-        env_name = _ENV_NAMES.get(str(name), str(name))
         msg = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+        loc = first.get("loc") or ()
+        if not loc:  # a rule between settings: its message names them
+            raise ConfigError(msg) from None
+        env_name = _ENV_NAMES.get(str(loc[0]), str(loc[0]))
         raise ConfigError(f"{env_name}: {msg}") from None
 
 

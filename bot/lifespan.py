@@ -15,10 +15,12 @@ from typing import Any
 
 from telegram.ext import Application
 
+from bot import webhook as hooks
 from bot.app import build_application, start_polling, stop_polling
 from bot.console import Console, ConsoleOptions
 from bot.runtime import Runtime
 from bot.scheduler import Scheduler, start_scheduler
+from bot.webhook import Webhook, WebhookOptions
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class Running:
     scheduler: Scheduler
     runtime: Runtime
     console: Console | None = None
+    webhook: Webhook | None = None
 
 
 @asynccontextmanager
@@ -39,27 +42,50 @@ async def serving(
     poll_timeout: int = 30,
     scheduler_options: dict[str, Any] | None = None,
     console: ConsoleOptions | None = None,
+    webhook: WebhookOptions | None = None,
     **application: Any,
 ) -> AsyncIterator[Running]:
-    """Serve Telegram by long polling while the block runs; the store is closed after.
+    """Serve Telegram while the block runs (long polling, or a webhook when `webhook` is
+    given); the store is closed after.
 
     `console`: where the operator console listens (None: no console, as in the tests and
-    benchmarks that do not ask for one). `application`: build_application's settings (token,
-    base_url, base_file_url, observer, concurrency)."""
+    benchmarks that do not ask for one); a webhook on the console's own address is answered by
+    the console's server. `application`: build_application's settings (token, base_url,
+    base_file_url, observer, concurrency, http)."""
     try:
         app = build_application(runtime, **application)
         async with app:  # initialize … shutdown
-            await start_polling(app, timeout=poll_timeout)
-            scheduler = await start_scheduler(app, **(scheduler_options or {}))
+            shared = (
+                webhook is not None
+                and console is not None
+                and (webhook.host, webhook.port) == (console.host, console.port)
+            )
             web: Console | None = None
+            hook: Webhook | None = None
+            scheduler: Scheduler | None = None
             try:
-                if console is not None:
+                if shared:
+                    assert webhook is not None and console is not None
+                    options = webhook
+                    web = await Console.start(
+                        app, runtime, console, also=lambda w: hooks.add_route(w, app, options)
+                    )
+                if webhook is not None:
+                    hook = await Webhook.start(app, webhook, shared=shared)
+                else:
+                    await start_polling(app, timeout=poll_timeout)
+                scheduler = await start_scheduler(app, **(scheduler_options or {}))
+                if console is not None and web is None:
                     web = await Console.start(app, runtime, console)
-                yield Running(app, scheduler, runtime, web)
+                yield Running(app, scheduler, runtime, web, hook)
             finally:
                 if web is not None:
                     await web.stop()
-                await scheduler.stop()
-                await stop_polling(app)
+                if scheduler is not None:
+                    await scheduler.stop()
+                if hook is not None:
+                    await hook.stop()
+                elif app.running:
+                    await stop_polling(app)
     finally:
         await runtime.store.close()

@@ -28,6 +28,7 @@ from devserver.errors import ApiError
 from devserver.faults import Faults
 from devserver.http import HttpFront
 from devserver.methods import BotApi
+from devserver.webhooks import Deliverer
 from devserver.world import Message, World
 
 log = logging.getLogger(__name__)
@@ -102,6 +103,7 @@ class BotApiServer(Faults):
         """Release waiting long polls and stop the HTTP server."""
         self.api.updates.closing = True
         self.world.wake_pollers()
+        await self.webhooks.stop()
         await self._http.stop()
 
     async def __aenter__(self) -> BotApiServer:
@@ -230,6 +232,12 @@ class BotApiServer(Faults):
     def menu_buttons(self) -> dict[int | None, dict[str, Any]]:
         """Chat id (None: the default) -> the menu button set for it."""
         return self.world.menu_buttons
+
+    @property
+    def webhooks(self) -> Deliverer:
+        """Webhook delivery: `route` (stand in for the TLS proxy), `deliveries` (every attempt),
+        `parallel_same_user`, `retry_after`."""
+        return self.api.updates.deliverer
 
     @property
     def webhook_url(self) -> str:

@@ -4,10 +4,12 @@ and the webhook switch that excludes it (setWebhook, deleteWebhook, getWebhookIn
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from devserver.errors import ApiError
+from devserver.webhooks import Deliverer, WebhookSettings
 from devserver.world import Upload, World
 
 Handler = Callable[[dict[str, Any], dict[str, Upload]], Awaitable[Any]]
@@ -73,6 +75,7 @@ class Updates:
         self.closing = False  # set while the server stops: long polls return at once
         self.waiting_polls = 0
         self.polling_event = asyncio.Event()  # replaced (after set) when a poll parks
+        self.deliverer = Deliverer(world)  # POSTs updates while a webhook is set
 
     def handlers(self) -> dict[str, Handler]:
         """The methods, by their Bot API names."""
@@ -161,16 +164,24 @@ class Updates:
             raise ApiError(
                 400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook"
             )
+        secret = str(p.get("secret_token", ""))
+        if secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+            raise ApiError(400, "Bad Request: secret token contains unallowed characters")
+        connections = p.get("max_connections", 40)
+        if not 1 <= connections <= 100:
+            raise ApiError(400, "Bad Request: max_connections must be between 1 and 100")
         allowed = self.world.allowed_updates  # not given: the previous setting stays
         if "allowed_updates" in p:
             allowed = allowed_updates(p["allowed_updates"])
         self.world.webhook_url, self.world.allowed_updates = str(url), allowed
         if p.get("drop_pending_updates"):
             self.world.updates.clear()
+        self.deliverer.set(WebhookSettings(str(url), secret, connections))
         return True
 
     async def delete_webhook(self, p: dict[str, Any], files: dict[str, Upload]) -> Any:
         self.world.webhook_url = ""
+        self.deliverer.set(WebhookSettings())
         if p.get("drop_pending_updates"):
             self.world.updates.clear()
         return True

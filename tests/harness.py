@@ -17,6 +17,7 @@ from bot.lifespan import serving
 from bot.runtime import Runtime
 from bot.scheduler import Scheduler
 from bot.store import Store
+from bot.webhook import WebhookOptions
 from devserver.client import MerchantClient, UpdateTracker
 from devserver.server import BotApiServer
 
@@ -59,6 +60,7 @@ async def running_bot(
     scheduler_options: dict | None = None,
     files_dir: Path | None = None,
     console: bool = False,
+    webhook: WebhookOptions | None = None,
 ) -> AsyncIterator[RunningBot]:
     """Start the Application against `server` with the database at `db_path`; stop it after."""
     store = await Store.open(db_path)
@@ -82,6 +84,7 @@ async def running_bot(
         scheduler_options=scheduler_options,
         # 127.0.0.1 on a port the system picks: tests never fight over 8080
         console=ConsoleOptions("127.0.0.1", 0) if console else None,
+        webhook=webhook,
     ) as running:
         yield RunningBot(
             server, running.app, store, runtime, tracker, running.scheduler, running.console

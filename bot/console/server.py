@@ -92,10 +92,21 @@ class Console:
     # --- lifecycle ---------------------------------------------------------------------
 
     @classmethod
-    async def start(cls, app: Application, runtime: Runtime, options: ConsoleOptions) -> Console:
-        """Bind and serve; the bound port is read back (port 0: an ephemeral one)."""
+    async def start(
+        cls,
+        app: Application,
+        runtime: Runtime,
+        options: ConsoleOptions,
+        *,
+        also: Callable[[web.Application], None] | None = None,
+    ) -> Console:
+        """Bind and serve; the bound port is read back (port 0: an ephemeral one). `also` adds
+        routes of the same process to the same server (the webhook, bot.webhook)."""
         console = cls(app, runtime, options, await Auth.open(runtime.store, runtime.clock))
-        runner = web.AppRunner(console.web_app(), access_log=None, handle_signals=False)
+        web_app = console.web_app()
+        if also is not None:
+            also(web_app)
+        runner = web.AppRunner(web_app, access_log=None, handle_signals=False)
         await runner.setup()
         site = web.TCPSite(runner, options.host, options.port)
         try:
