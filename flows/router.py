@@ -165,9 +165,7 @@ def press_resume(out: Outcome, ctx: Context) -> Outcome:
     data = out.state.data
     waiting = data.pop("suspended", None) or data.get("input")
     if not waiting or waiting.get("kind") not in INPUTS:
-        out.notice = "stale"
-        out.screens.append(menu_screen(edit=True))
-        return out
+        return MENU.stale(out, ctx)
     data["input"] = waiting
     return INPUTS[waiting["kind"]](out, ctx, "")  # empty text: show the prompt again
 
@@ -219,8 +217,7 @@ def _offer_question(out: Outcome, ctx: Context, text: str) -> Outcome:
 def press_ask(out: Outcome, ctx: Context, intent: str) -> Outcome:
     """我是想问…: answer the question the kept text looked like (a new message)."""
     if intent not in ctx.catalog.intents.names:
-        out.notice = "stale"
-        return answer_intent(out, ctx, None)
+        return MENU.stale(out, ctx)
     return answer_intent(out, ctx, intent)  # handle() adds 继续填写 when a field was open
 
 
@@ -371,9 +368,7 @@ def _dispatch(out: Outcome, event: Event, ctx: Context) -> Outcome:
             feature, action = ACTIONS[event.action]
             return feature.press(action, out, ctx, event.args)
         # An unknown action: a button from an older version, or forged data.
-        out.notice = "stale"
-        out.screens.append(menu_screen(edit=True))
-        return out
+        return MENU.stale(out, ctx)
     if isinstance(event, Text):
         return on_text(out, ctx, event.text)
     return docs.UPLOAD(out, ctx, event)
