@@ -14,6 +14,7 @@ import mimetypes
 import shutil
 import socket
 import sys
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -103,7 +104,9 @@ async def _lines() -> asyncio.Queue[str | None]:
             loop.call_soon_threadsafe(queue.put_nowait, line.rstrip("\n"))
         loop.call_soon_threadsafe(queue.put_nowait, None)
 
-    loop.run_in_executor(None, reader)
+    # a daemon thread, not the loop's executor: at `:quit` a terminal's stdin is still open,
+    # and asyncio.run would wait for an executor thread blocked on it until Ctrl-D
+    threading.Thread(target=reader, name="stdin", daemon=True).start()
     return queue
 
 
