@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: chat test run bench lint typecheck content-check browser clean
+.PHONY: chat test run bench lint typecheck content-check browser postgres clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,12 @@ run: $(STAMP)
 browser:
 	@sh tests/setup_browser.sh
 
-test: $(STAMP) browser
+# The PostgreSQL tests need Debian's postgresql: installed when missing and possible, otherwise
+# those tests are skipped with the reason (tests/setup_postgres.sh).
+postgres:
+	@sh tests/setup_postgres.sh
+
+test: $(STAMP) browser postgres
 	$(BIN)/merchant-bot content-check
 	$(BIN)/python -m bot.diagrams --check
 	$(BIN)/ruff check .

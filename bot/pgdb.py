@@ -1,0 +1,167 @@
+"""PostgreSQL behind the same small connection interface the store uses on SQLite (aiosqlite's).
+
+The store is written against aiosqlite's `Connection`: `execute` (awaited, or used with
+`async with` for its cursor), `execute_fetchall`, `executemany`, rows readable by position and
+by column name. `PgConnection` offers exactly that over a psycopg 3 connection pool, so the
+store's code and SQL serve both databases: statements are written with `?` placeholders and
+portable SQL (`INSERT … ON CONFLICT`, `RETURNING`), and `?` becomes psycopg's `%s` here.
+
+Outside a transaction each statement runs on a pooled connection in autocommit; `transaction`
+holds one connection for BEGIN … COMMIT (rolled back on any error) and yields a PgConnection
+bound to it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+
+_PLACEHOLDER = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\?|%")
+_TRANSLATED: dict[str, str] = {}
+
+
+def translate(sql: str) -> str:
+    """`?` placeholders → `%s`, and every literal `%` → `%%` (psycopg reads `%` even inside
+    quoted strings); a `?` inside a quoted string or name stays as it is."""
+    done = _TRANSLATED.get(sql)
+    if done is None:
+
+        def swap(match: re.Match[str]) -> str:
+            token = match.group(0)
+            return "%s" if token == "?" else token.replace("%", "%%")
+
+        done = _TRANSLATED[sql] = _PLACEHOLDER.sub(swap, sql)
+    return done
+
+
+class Row(tuple[Any, ...]):
+    """A result row readable like sqlite3.Row: by position, by column name, keys()."""
+
+    _names: dict[str, int]
+
+    def __new__(cls, names: dict[str, int], values: Sequence[Any]) -> Row:
+        row = super().__new__(cls, values)
+        row._names = names
+        return row
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            return tuple.__getitem__(self, self._names[key])
+        return tuple.__getitem__(self, key)
+
+    def keys(self) -> list[str]:
+        return list(self._names)
+
+
+def _row_factory(cursor: psycopg.AsyncCursor[Any]) -> Any:
+    names = {d.name: i for i, d in enumerate(cursor.description or ())}
+    return lambda values: Row(names, values)
+
+
+class Cursor:
+    """What a statement left: rows (if it returned any), rowcount, lastrowid (from RETURNING)."""
+
+    def __init__(self, rows: list[Row], rowcount: int) -> None:
+        self._rows = rows
+        self.rowcount = rowcount
+        self.lastrowid = rows[0][0] if rows and len(rows[0]) == 1 else None
+
+    async def fetchone(self) -> Row | None:
+        return self._rows.pop(0) if self._rows else None
+
+    async def fetchall(self) -> list[Row]:
+        rows, self._rows = self._rows, []
+        return rows
+
+    async def close(self) -> None:
+        self._rows = []
+
+
+class _Result:
+    """`await conn.execute(…)` or `async with conn.execute(…) as cur`, as in aiosqlite."""
+
+    def __init__(self, conn: PgConnection, sql: str, params: Sequence[Any]) -> None:
+        self._conn, self._sql, self._params = conn, sql, params
+        self._cursor: Cursor | None = None
+
+    def __await__(self) -> Any:
+        return self._conn._run(self._sql, self._params).__await__()
+
+    async def __aenter__(self) -> Cursor:
+        self._cursor = await self._conn._run(self._sql, self._params)
+        return self._cursor
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._cursor is not None:
+            await self._cursor.close()
+
+
+class PgConnection:
+    """aiosqlite's Connection interface over a pool (or one connection in a transaction)."""
+
+    dialect = "postgresql"
+
+    def __init__(
+        self, pool: AsyncConnectionPool, bound: psycopg.AsyncConnection[Any] | None = None
+    ):
+        self.pool = pool
+        self._bound = bound
+
+    @classmethod
+    async def open(cls, url: str, *, min_size: int = 1, max_size: int = 10) -> PgConnection:
+        """A pool of connections to the database at `url` (postgresql://…)."""
+        pool = AsyncConnectionPool(
+            url,
+            min_size=min_size,
+            max_size=max_size,
+            kwargs={"autocommit": True, "row_factory": _row_factory},
+            open=False,
+        )
+        await pool.open(wait=True, timeout=30)
+        return cls(pool)
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> _Result:
+        return _Result(self, sql, params)
+
+    async def execute_fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        cursor = await self._run(sql, params)
+        return await cursor.fetchall()
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        query = translate(sql)
+        async with self._connection() as conn:
+            async with conn.cursor() as cur:
+                await cur.executemany(query, list(rows))
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[PgConnection]:
+        """BEGIN … COMMIT on one pooled connection; rolled back on any error."""
+        if self._bound is not None:
+            raise RuntimeError("already in a transaction")
+        async with self.pool.connection() as conn:
+            async with conn.transaction():
+                yield PgConnection(self.pool, conn)
+
+    async def _run(self, sql: str, params: Sequence[Any]) -> Cursor:
+        query = translate(sql)
+        async with self._connection() as conn:
+            async with conn.cursor() as cur:
+                await cur.execute(query, tuple(params))
+                rows = await cur.fetchall() if cur.description else []
+                return Cursor(rows, cur.rowcount)
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        if self._bound is not None:
+            yield self._bound
+        else:
+            async with self.pool.connection() as conn:
+                yield conn
