@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
+from importlib import resources
 from typing import Any
 
 import psycopg
@@ -151,10 +152,12 @@ class PgConnection:
                 yield PgConnection(self.pool, conn)
 
     async def _run(self, sql: str, params: Sequence[Any]) -> Cursor:
-        query = translate(sql)
         async with self._connection() as conn:
             async with conn.cursor() as cur:
-                await cur.execute(query, tuple(params))
+                if params:
+                    await cur.execute(translate(sql), tuple(params))
+                else:  # as written: no placeholders, and several statements may follow
+                    await cur.execute(sql.encode())
                 rows = await cur.fetchall() if cur.description else []
                 return Cursor(rows, cur.rowcount)
 
@@ -165,3 +168,42 @@ class PgConnection:
         else:
             async with self.pool.connection() as conn:
                 yield conn
+
+
+# --- the schema ---------------------------------------------------------------------------
+# bot/migrations/postgresql/ holds the PostgreSQL twin of every numbered SQLite migration (same
+# numbers, same tables and columns). They are applied at start-up in one transaction under an
+# advisory lock, so replicas starting together apply them once, one after the other.
+
+MIGRATION_LOCK = 0x6D62_0001  # pg_advisory_xact_lock key: "mb" 1
+_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """(number, name, sql) of every PostgreSQL migration, in order."""
+    found = []
+    for entry in resources.files("bot.migrations").joinpath("postgresql").iterdir():
+        match = _NAME.match(entry.name)
+        if match:
+            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    found.sort()
+    numbers = [n for n, _, _ in found]
+    if numbers != list(range(1, len(numbers) + 1)):
+        raise RuntimeError(f"migrations must be numbered 1..n without gaps, found {numbers}")
+    return found
+
+
+async def migrate(conn: PgConnection) -> int:
+    """Apply the migrations the database does not have yet; how many were applied."""
+    async with conn.transaction() as tx:
+        await tx.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
+        await tx.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        rows = await tx.execute_fetchall("SELECT version FROM schema_version")
+        current = int(rows[0][0]) if rows else 0
+        pending = [(n, sql) for n, _, sql in migrations() if n > current]
+        for _number, sql in pending:
+            await tx.execute(sql)
+        if pending:
+            await tx.execute("DELETE FROM schema_version")
+            await tx.execute("INSERT INTO schema_version (version) VALUES (?)", (pending[-1][0],))
+        return len(pending)

@@ -5,6 +5,7 @@ server started for these tests (tests/pgserver.py); the answers must be the same
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -120,3 +121,62 @@ async def test_a_transaction_commits_or_rolls_back_whole(conn: Any) -> None:
         await conn.execute("ROLLBACK")
     names = [r[0] for r in await conn.execute_fetchall("SELECT name FROM items ORDER BY name")]
     assert names == ["kept"]
+
+
+async def test_the_postgresql_schema_matches_sqlites(postgres: PostgresServer, tmp_path) -> None:
+    import sqlite3
+
+    from bot import pgdb, schema
+
+    numbers = {n for n, _, _ in pgdb.migrations()}
+    lite = sqlite3.connect(tmp_path / "parity.sqlite3")
+    for number, _, sql in schema.migrations():
+        if number in numbers:
+            for statement in schema.split_sql(sql):
+                lite.execute(statement)
+    tables = [
+        r[0]
+        for r in lite.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+    ]
+    lite_columns = {t: {r[1] for r in lite.execute(f"PRAGMA table_xinfo({t})")} for t in tables}
+    lite_indexes = {
+        r[0]
+        for r in lite.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+        )
+    }
+    pg = await PgConnection.open(postgres.create_database(f"parity{next(_names)}"), max_size=4)
+    try:
+        # replicas starting together: one applies everything, the others find it done
+        applied = await asyncio.gather(*(pgdb.migrate(pg) for _ in range(3)))
+        assert sorted(applied) == [0, 0, len(numbers)]
+        rows = await pg.execute_fetchall(
+            "SELECT table_name, column_name FROM information_schema.columns"
+            " WHERE table_schema = 'public' AND table_name <> 'schema_version'"
+        )
+        pg_columns: dict[str, set[str]] = {}
+        for table, column in rows:
+            pg_columns.setdefault(table, set()).add(column)
+        assert pg_columns == lite_columns
+        pg_indexes = {
+            r[0]
+            for r in await pg.execute_fetchall(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = 'public'"
+                " AND indexname NOT LIKE '%_pkey' AND indexname NOT LIKE '%_key'"
+            )
+        }
+        assert pg_indexes == lite_indexes
+        # the generated columns read the JSON state as SQLite's do
+        await pg.execute(
+            "INSERT INTO merchants (user_id, chat_id, state, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (10**15, 10**15, '{"application": {"fields": {"shop_name": "星河%店"}}}', "t", "t"),
+        )
+        [[shop, contact]] = await pg.execute_fetchall(
+            "SELECT shop_name, contact FROM merchants WHERE user_id = ?", (10**15,)
+        )
+        assert (shop, contact) == ("星河%店", None)
+    finally:
+        await pg.close()
