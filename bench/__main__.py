@@ -3,7 +3,7 @@
     python -m bench                       # the issue's numbers (about 7 minutes on 2 cores)
     python -m bench --quick               # small numbers: a smoke run (about 40 seconds)
     python -m bench --merchants 200 --fanout 5000 --scale 100000 --rate 100
-    python -m bench --only conversation   # or fanout, scale (repeatable)
+    python -m bench --only conversation   # or sweep, fanout, scale, console (repeatable)
 
 Every measurement starts a fresh emulator process (bench.emulator) and a fresh bot process
 (bench.conversation / bench.fanout / bench.scale); this process only orchestrates. Prints one
@@ -25,13 +25,16 @@ from datetime import datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from bench import sweep as sweep_mod
 from bench.common import ROOT
 from bench.procs import Emulator, run_worker
 
 HERE = Path(__file__).resolve().parent
-SECTIONS = ("conversation", "sweep", "fanout", "scale")
+SECTIONS = ("conversation", "sweep", "fanout", "scale", "console")
+# The console's pages at scale (bench.console): the p99 server time to stay under, ms.
+CONSOLE_P99_MS = 100
 
 
 def machine() -> dict[str, Any]:
@@ -165,6 +168,27 @@ def scale(args: argparse.Namespace, log: Path, tmp: str) -> dict[str, Any]:
     return {"build": built, **run}
 
 
+def console(args: argparse.Namespace, log: Path, tmp: str) -> dict[str, Any]:
+    from bench import console as console_mod
+    from bench import scale as scale_mod
+
+    print(f"  console at scale: building {args.scale} merchants …", file=sys.stderr, flush=True)
+    db = Path(tmp) / "console.sqlite3"
+    built = console_mod.build(db, args.scale)
+    print("  console at scale: the pages …", file=sys.stderr, flush=True)
+    run = run_worker(
+        "bench.console",
+        {
+            "db": str(db),
+            "now": scale_mod.NOW.isoformat(),
+            "merchants": args.scale,
+            "requests": args.console_requests,
+        },
+        log,
+    )
+    return {"build": built, **run}
+
+
 def targets(res: dict[str, Any], args: argparse.Namespace) -> list[dict[str, Any]]:
     """The issue's targets, met or not."""
     out: list[dict[str, Any]] = []
@@ -210,6 +234,17 @@ def targets(res: dict[str, Any], args: argparse.Namespace) -> list[dict[str, Any
         add(f"start-up with {sc['merchants']:,} merchants (s)", sc["startup_s"], "< 2", goal_met)
         rest = sc["rss_rest_mb"]
         add(f"memory at rest with {sc['merchants']:,} merchants (MiB)", rest, "< 80", rest < 80)
+    co = res.get("console")
+    if co:
+        worst = max(co["pages"].items(), key=lambda kv: kv[1]["server_ms"]["p99"])
+        p99 = worst[1]["server_ms"]["p99"]
+        add(
+            f"console p99 server time, slowest page ({worst[0]}), {co['merchants']:,} merchants"
+            " (ms)",
+            p99,
+            f"< {CONSOLE_P99_MS}",
+            p99 < CONSOLE_P99_MS,
+        )
     return out
 
 
@@ -373,6 +408,18 @@ def table(res: dict[str, Any]) -> str:
         row("/status latency p99 ms", lat["p99"], digits=2)
         row("operator /stats query ms", sc["queries"]["stage_counts_ms"], digits=2)
         row("scheduler next_due query ms", sc["queries"]["next_due_ms"], digits=3)
+    co = res.get("console")
+    if co:
+        b = co["build"]
+        section(
+            f"console at scale: {b['merchants']:,} merchants, {b['documents']:,} documents, "
+            f"{b['db_mb']:.0f} MiB; {co['requests']} requests a page; columns: server ms p50 | p99"
+        )
+        for name, page in co["pages"].items():
+            server = page["server_ms"]
+            row(f"{name}  {unquote(page['url'])[:40]}", server["p50"], server["p99"], 2)
+        for name, ms in co.get("baseline_ms", {}).items():
+            row(f"before: {name} (one query, best of 3) ms", ms, digits=2)
     targets_ = res.get("targets") or []
     if targets_:
         section("targets")
@@ -407,6 +454,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--sweep-updates", type=int, default=1500, help="updates per sweep run, at least (1500)"
     )
+    p.add_argument(
+        "--console-requests", type=int, default=200, help="requests per console page (200)"
+    )
     p.add_argument("--only", action="append", choices=SECTIONS, help="run only this section")
     p.add_argument("--quick", action="store_true", help="small numbers: a smoke run")
     p.add_argument("--out", type=Path, default=HERE, help="where results JSON go (bench/)")
@@ -416,6 +466,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.merchants, args.fanout, args.scale = 20, 120, 5000
         args.probes, args.warmup, args.sweep_updates = 100, 3, 200
+        args.console_requests = 30
     if args.repeat is None:
         args.repeat = 1 if args.quick else 3
     sections = args.only or list(SECTIONS)
@@ -433,6 +484,7 @@ def main(argv: list[str] | None = None) -> int:
         "sweep": sweep_mod.run,
         "fanout": fanout,
         "scale": scale,
+        "console": console,
     }
     with tempfile.TemporaryDirectory(prefix="merchant-bench-") as tmp:
         for name in SECTIONS:

@@ -159,6 +159,9 @@ async def run_operator(
                 "reminders": await runtime.store.reminders_of(target),
             }
             return router.merchant_card(state, history, target_ctx, extra)
+        refused = router.refused_order(state, order, target_ctx)
+        if refused is not None:
+            return refused  # no route or no submission: nothing changes, nothing is pushed
         outcome = router.apply_order(state, order, target_ctx)
         content = runtime.contents.default
         # a result recorded at night arrives at once but silently (no sound or vibration)

@@ -169,6 +169,17 @@ def _check_schema(path: Path | str, conn: sqlite3.Connection) -> None:
 
 
 def split_sql(script: str) -> list[str]:
-    """Split a migration into statements (our migrations hold no semicolons in literals)."""
+    """Split a migration into statements (our migrations hold no semicolons in literals; a
+    trigger's body, BEGIN … END, holds several and stays one statement)."""
     lines = [line for line in script.splitlines() if not line.strip().startswith("--")]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+    statements: list[str] = []
+    pending = ""
+    for piece in "\n".join(lines).split(";"):
+        pending = f"{pending};{piece}" if pending else piece
+        if sqlite3.complete_statement(pending + ";"):
+            if pending.strip():
+                statements.append(pending.strip())
+            pending = ""
+    if pending.strip():
+        statements.append(pending.strip())
+    return statements

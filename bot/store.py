@@ -23,7 +23,20 @@ from flows.reminders import Planned
 log = logging.getLogger(__name__)
 
 # documents: see bot.documents; console_seen: when an operator last opened the merchant's page.
-MERCHANT_TABLES = ("reminders", "status_history", "console_seen", "merchants")
+# review_results, merchant_progress, merchant_search: the console's funnel and search
+# (migration 0007).
+MERCHANT_TABLES = (
+    "reminders",
+    "status_history",
+    "console_seen",
+    "review_results",
+    "merchant_progress",
+    "merchant_search",
+    "merchants",
+)
+# A review result an operator records (the console's funnel): from a status under review.
+RESULTS = ("approved", "rejected", "need_more")
+UNDER_REVIEW = ("submitted", "reviewing", "need_more")
 
 
 def _iso(moment: datetime) -> str:
@@ -61,6 +74,15 @@ async def scrub_deleted(store: Store) -> bool:
         log.warning("deleted data may stay in the WAL until the next checkpoint (busy)")
         return False
     return True
+
+
+def _is_result(change: StatusChange) -> bool:
+    """A review result recorded by an operator for a submission under review."""
+    return (
+        change.new in RESULTS
+        and change.old in UNDER_REVIEW
+        and str(change.by).startswith("operator")
+    )
 
 
 class Store(UpdateLog):
@@ -225,6 +247,23 @@ class Store(UpdateLog):
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 [(state.user_id, _iso(now), r.by, r.old, r.new, r.note) for r in records or ()],
             )
+            results = [r for r in records or () if _is_result(r)]
+            if results:
+                await db.executemany(
+                    "INSERT INTO review_results (user_id, route, result, first, submitted_on,"
+                    " decided_on) VALUES (?, ?, ?, ?, ?, ?)",
+                    [
+                        (
+                            state.user_id,
+                            data.get("route"),
+                            r.new,
+                            r.old != "need_more",
+                            data.get("submitted_on"),
+                            data.get("status_on") or now.date().isoformat(),
+                        )
+                        for r in results
+                    ],
+                )
             await db.execute(*upsert)
             if update_id is not None:
                 await mark_applied(db, update_id, replies)

@@ -274,8 +274,14 @@ def press_leave(out: Outcome, ctx: Context) -> Outcome:
     return out
 
 
+def confirmed(data: MerchantData) -> bool:
+    """Whether the answers are confirmed (a changed answer needs a fresh confirmation)."""
+    return bool((data.get("application") or {}).get("confirmed_at"))
+
+
 def press_submitted(out: Outcome, ctx: Context) -> Outcome:
-    """我已提交: record today as the submission date."""
+    """我已提交: record today as the submission date (only for confirmed answers: an old
+    button pressed after an edit gets the summary, to confirm first)."""
     if not route.require(out, "apply", edit=True):
         return out
     return review.record_submission(out, ctx, ctx.today, edit=True)
@@ -299,7 +305,7 @@ FEATURE = Feature(
         Action("apok", press_confirm),
         Action("aphow", press_howto),
         Action("apleave", press_leave),
-        Action("apsub", press_submitted),
+        Action("apsub", press_submitted, when=confirmed),
     ),
     inputs={INPUT: on_field_text},
     stage="apply",

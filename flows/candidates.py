@@ -35,7 +35,7 @@ from typing import Any
 
 from flows import route, selfcheck
 from flows.core import Button, Context, Outcome, Screen, ask_input, clear_input
-from flows.feature import Action, choice, number
+from flows.feature import Action, choice, number, requiring
 from flows.parsing import ParseError, validate_text
 from flows.questionnaire import Page, Question, Questionnaire, Rows, Subject
 from flows.shortlist import (
@@ -161,7 +161,9 @@ def compare_screen(out: Outcome, ctx: Context) -> Screen:
         v = views[i]
         return (v["red"], -v["score"], v["unsure"], -v["answered"])
 
-    ranked = sorted(range(len(views)), key=rank)
+    # only a candidate with answers and no red flag can be ahead (an unanswered one is not)
+    comparable = [i for i, v in enumerate(views) if v["answered"] and not v["red"]]
+    ranked = sorted(comparable, key=rank)
     leader: int | None = ranked[0] if ranked else None
     if leader is not None and len(ranked) > 1 and rank(ranked[1]) == rank(leader):
         leader = None  # a tie: nobody is ahead
@@ -171,7 +173,12 @@ def compare_screen(out: Outcome, ctx: Context) -> Screen:
     rows.append((Button.of("ag_list", "ag"), Button.of("main_menu", "menu")))
     return Screen(
         "agency_compare",
-        {"candidates": views, "groups": criteria_groups(ctx), "leader": leader},
+        {
+            "candidates": views,
+            "groups": criteria_groups(ctx),
+            "leader": leader,
+            "comparable": len(comparable),
+        },
         tuple(rows),
         edit=True,
     )
@@ -404,7 +411,9 @@ class CandidateQuestions(Questionnaire[Candidate]):
 QUESTIONS = CandidateQuestions()
 
 
-ACTIONS = (
+# route A's own: after switching to route B an old button shows the self-check (stale)
+ACTIONS = requiring(
+    route.on_route("agency"),
     Action("ag", press_list),
     Action("agadd", press_add),
     Action("agstop", press_stop),

@@ -7,11 +7,15 @@ arguments do not fit (a forged button, or one from an older version) gets the fe
 stale response: the "this button is outdated" notice over the feature's home screen.
 
 What a handler still checks is what only the merchant's state can tell (a candidate that was
-deleted, a reminder no longer planned); it answers those with the same `Feature.stale`.
+deleted, a reminder no longer planned); it answers those with the same `Feature.stale`. A
+condition that holds for a whole action (route B's self-check needs route B: an old button
+pressed after switching routes must not answer it) is declared with the action, as `when`,
+and checked here before the handler runs.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -26,6 +30,7 @@ if TYPE_CHECKING:
 # A press handler takes the decoded arguments positionally: (out, ctx, *args).
 ActionHandler = Callable[..., Outcome]
 HomeBuilder = Callable[[Outcome, Context], Outcome]  # shows the feature's home, in place
+Condition = Callable[["MerchantData"], bool]  # whether an action applies to the merchant now
 
 _TOKEN = re.compile(r"[A-Za-z0-9_.~#/-]{1,48}")
 
@@ -84,11 +89,13 @@ def token(name: str, *, optional: bool = False, default: object = None) -> Arg:
 
 @dataclass(frozen=True)
 class Action:
-    """A button's action: its callback name, handler and arguments."""
+    """A button's action: its callback name, handler and arguments; `when`: the condition
+    on the merchant's data under which it applies (otherwise a press is stale)."""
 
     name: str
     handler: ActionHandler
     args: tuple[Arg, ...] = ()
+    when: Condition | None = None
 
     def __post_init__(self) -> None:
         seen_optional = False
@@ -110,6 +117,11 @@ class Action:
             values.append(value)
         values.extend(a.default for a in self.args[len(raw) :])
         return tuple(values)
+
+
+def requiring(when: Condition, *actions: Action) -> tuple[Action, ...]:
+    """A group of actions that all apply only while `when` holds (e.g. one route's own)."""
+    return tuple(dataclasses.replace(action, when=when) for action in actions)
 
 
 @dataclass(frozen=True)
@@ -142,9 +154,10 @@ class Feature:
         return self.home(out, ctx)
 
     def press(self, action: Action, out: Outcome, ctx: Context, raw: tuple[str, ...]) -> Outcome:
-        """Decode the press's arguments and run its handler (or the stale answer)."""
+        """Decode the press's arguments and run its handler (or the stale answer: arguments
+        that do not fit, or an action whose `when` does not hold for the merchant now)."""
         values = action.decode(raw)
-        if values is None:
+        if values is None or (action.when is not None and not action.when(out.state.data)):
             return self.stale(out, ctx)
         return action.handler(out, ctx, *values)
 

@@ -24,6 +24,7 @@ from flows.core import (
 )
 from flows.feature import Feature
 from flows.parsing import ascii_int, strip_invisible
+from flows.status import refusal as status_refusal
 from flows.status import status_aliases
 
 MAX_NOTE = 500
@@ -133,6 +134,18 @@ def unknown_merchant(target: int) -> Screen:
     return Screen(
         "operator_usage", {"command": "unknown", "error": "unknown_user", "given": str(target)}
     )
+
+
+def refused_order(state: MerchantState, order: OperatorOrder) -> Screen | None:
+    """Why this /setstatus cannot be recorded for the merchant (nothing changes, nothing is
+    pushed), or None when it can."""
+    if order.op != "setstatus":
+        return None
+    why = status_refusal(state.data, order.status)
+    if why is None:
+        return None
+    details = {"given": str(state.user_id), "status": order.status}
+    return Screen("operator_usage", {"command": "setstatus", "error": why, **details})
 
 
 def done_screen(target: int, status: str, note: str, delivered: bool | None, reason: str) -> Screen:

@@ -82,9 +82,12 @@ def snoozed_until(now: datetime, due: datetime, tz: tzinfo) -> datetime:
 
 def latest_snooze(kind: str, data: dict[str, Any], tz: tzinfo) -> datetime | None:
     """How late a reminder may be put off: a deadline's reminder not past the deadline's
-    morning (09:00)."""
+    morning (09:00); the window's opening not past the window's last day (at the usual hour:
+    later it would tell of a window already over)."""
     if kind == "need_more_deadline" and data.get("deadline"):
         return at_local(date.fromisoformat(data["deadline"]), tz, QUIET_END)
+    if kind == "window_open" and data.get("last"):
+        return at_local(date.fromisoformat(data["last"]), tz)
     return None
 
 

@@ -129,6 +129,19 @@ def cmd_submitted(out: Outcome, ctx: Context, args: str) -> Outcome:
                 )
             )
             return out
+    data = out.state.data
+    since = data.get("status_on") if data.get("status") in RESUBMIT_FROM else None
+    if since and day.isoformat() < since:
+        # a resubmission after 需补充材料 / 未通过 comes after that result, not before it
+        shown = {"error": "before_result", "today": ctx.today.isoformat()}
+        out.screens.append(
+            Screen(
+                "submitted_error",
+                {**shown, "status": data.get("status"), "since": since},
+                ((Button.of("main_menu", "menu"),),),
+            )
+        )
+        return out
     if not route.route_of(out):
         out.state.data["pending_submission"] = day.isoformat()
         route.require(out, SUBMIT_AFTER_ROUTE, edit=False)
@@ -159,10 +172,10 @@ def status_screen(out: Outcome, ctx: Context, *, edit: bool) -> Screen:
     if not data.get("submitted_on"):
         rows.append((Button.of("menu_apply", "apply"),))
     elif data.get("status") in IN_REVIEW or data.get("status") is None:
-        # the merchant heard back first: they can record the result themselves
-        rows.append(
-            tuple(Button.of(f"rep_{s}", "rep", s) for s in ("approved", "need_more", "rejected"))
-        )
+        # the merchant heard back first: they can record the result themselves (not the one
+        # they have already)
+        results = [s for s in ("approved", "need_more", "rejected") if s != data.get("status")]
+        rows.append(tuple(Button.of(f"rep_{s}", "rep", s) for s in results))
     elif data.get("status") == "approved":
         rows.append((Button.of("rep_joined", "rep", "joined"),))
     rows.append((Button.of("next_step", "progress"), Button.of("main_menu", "menu")))

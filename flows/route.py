@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from flows.core import Button, Context, Outcome, Screen
-from flows.feature import Action, Feature, choice
+from flows.feature import Action, Condition, Feature, choice
+from flows.state import MerchantData
 
 ROUTES = ("agency", "platform")
 
@@ -12,6 +13,16 @@ def route_of(out: Outcome) -> str | None:
     """The merchant's route, if chosen."""
     route = out.state.data.get("route")
     return route if route in ROUTES else None
+
+
+def on_route(chosen: str) -> Condition:
+    """The condition of one route's own actions (flows.feature.requiring): an old button of
+    the other route, pressed after switching, gets the stale answer."""
+
+    def holds(data: MerchantData) -> bool:
+        return data.get("route") == chosen
+
+    return holds
 
 
 def choice_screen(out: Outcome, *, then: str = "", edit: bool, detail: bool = False) -> Screen:

@@ -302,8 +302,17 @@ def conclude(before: MerchantState, out: Outcome, ctx: Context) -> Outcome:
 # The adapter loads the target merchant named by an OperatorOrder and asks here what to do.
 
 
+def refused_order(state: MerchantState, order: OperatorOrder, ctx: Context) -> Screen | None:
+    """The operator's answer when the order cannot be carried out on this merchant (a result
+    for a merchant with no route or no submission), or None: ask before apply_order."""
+    return operator.refused_order(state, order)
+
+
 def apply_order(state: MerchantState, order: OperatorOrder, ctx: Context) -> Outcome:
-    """/setstatus on the target merchant: the change, its push, and what to save."""
+    """/setstatus on the target merchant: the change, its push, and what to save (nothing at
+    all for a refused order, see refused_order)."""
+    if operator.refused_order(state, order) is not None:
+        return conclude(state, Outcome(state.copy()), ctx)
     out = status.change_status(Outcome(state.copy()), ctx, order.status, order.note, order.by)
     return conclude(state, route_labels(out, ctx), ctx)
 

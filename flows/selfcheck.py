@@ -26,8 +26,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from flows.core import Button, Context, Outcome, Screen
-from flows.feature import Action
+from flows.feature import Action, requiring
 from flows.questionnaire import Page, Question, Questionnaire, Rows, Subject, answers, is_answered
+from flows.route import on_route
 from flows.state import MerchantData
 
 if TYPE_CHECKING:
@@ -137,4 +138,5 @@ def standing(
     return started, missing
 
 
-ACTIONS = (Action("sc", press_sc), *QUESTIONS.actions())
+# route B's own: after switching to route A an old button shows the candidates (stale)
+ACTIONS = requiring(on_route("platform"), Action("sc", press_sc), *QUESTIONS.actions())

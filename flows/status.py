@@ -11,7 +11,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from flows import reminders as rem
-from flows import review
+from flows import review, route
 from flows.core import (
     Button,
     Context,
@@ -61,10 +61,27 @@ def deadline_in(note: str, today: date) -> date | None:
     return None
 
 
+def refusal(data: MerchantData, new: str) -> str | None:
+    """Why an operator may not record this status for the merchant now (None: they may).
+
+    A result belongs to a submission on the merchant's route: without a route nothing can be
+    recorded ("no_route"); without a submission on it only 已提交 ("no_submission"), which
+    records one (the merchant submitted outside the bot)."""
+    if data.get("route") not in route.ROUTES:
+        return "no_route"
+    if new != "submitted" and not data.get("submitted_on"):
+        return "no_submission"
+    return None
+
+
 def change_status(out: Outcome, ctx: Context, new: str, note: str, by: str) -> Outcome:
-    """Record a status change and push the next steps to the merchant (a new message)."""
+    """Record a status change and push the next steps to the merchant (a new message).
+
+    已提交 without a recorded submission records one today (submitted outside the bot)."""
     data = out.state.data
     old = data.get("status")
+    if new == "submitted" and not data.get("submitted_on"):
+        data["submitted_on"] = ctx.today.isoformat()
     data["status"] = new
     data["status_on"] = ctx.today.isoformat()
     if new == "need_more":
@@ -220,8 +237,9 @@ def press_snooze(out: Outcome, ctx: Context, key: str, where: str) -> Outcome:
     latest = rem.latest_snooze(item.kind, item.data, tz)
     if latest is not None and until > latest:
         if latest <= max(ctx.now, item.due):
-            # the deadline is today: putting it off would only hide it
-            out.notice = "snooze_too_late"
+            # the deadline (the window's last day) is today: putting it off would only hide it
+            last_day = item.kind == "window_open"
+            out.notice = "snooze_last_day" if last_day else "snooze_too_late"
             if where != "m":
                 out.screens.append(reminders_screen(out, ctx, edit=True))
             return out

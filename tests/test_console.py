@@ -28,6 +28,7 @@ from tests.consolekit import (
     merchant_with_upload,
     session,
 )
+from tests.contentkit import press
 from tests.harness import running_bot
 from tests.test_documents import PDF
 
@@ -167,6 +168,7 @@ async def test_result_goes_the_setstatus_way_and_is_audited(tmp_path):
 async def test_a_blocked_merchant_is_not_pushed_and_the_page_says_so(tmp_path):
     async with console_bot(tmp_path) as bot:
         m = await merchant_with_upload(bot)
+        await m.send("/submitted")  # a result needs a submission
         bot.server.block(m.user_id, notify=False)  # the bot learns it from the failed push
         async with session() as http:
             await login(http, await link_from_chat(bot.merchant(OPERATOR)))
@@ -189,7 +191,7 @@ async def test_documents_images_inline_pdfs_downloaded(tmp_path):
         async with session() as http:
             await login(http, await link_from_chat(bot.merchant(OPERATOR)))
             page = await (await http.get(f"{bot.console.url}/merchants/{m.user_id}")).text()
-            assert f'src="/files/{image}"' in page and f"/files/{pdf}?download=1" in page
+            assert f'src="/files/{image}?preview=1"' in page and f"/files/{pdf}?download=1" in page
             shown = await http.get(f"{bot.console.url}/files/{image}")
             assert shown.headers["Content-Type"] == "image/png"
             assert shown.headers["Content-Disposition"].startswith("inline")
@@ -353,7 +355,9 @@ def test_help_lists_the_console_settings(capsys):
 async def test_one_result_for_several_merchants(tmp_path):
     async with console_bot(tmp_path) as bot:
         for uid in (8001, 8002, 8003):
-            await bot.merchant(uid).send("/start")
+            m = bot.merchant(uid)
+            await m.send("/submitted")  # a result needs a submission
+            await press(m, "route_platform")
         async with session() as http:
             home = await login(http, await link_from_chat(bot.merchant(OPERATOR)))
             csrf = csrf_of(await home.text())
@@ -371,7 +375,7 @@ async def test_one_result_for_several_merchants(tmp_path):
         statuses = [
             (await bot.store.load_merchant(u)).data.get("status") for u in (8001, 8002, 8003)
         ]
-        assert statuses == ["approved", None, "approved"]
+        assert statuses == ["approved", "submitted", "approved"]
         pushed = sorted(chat for chat, _ in shown_since(bot.server, mark))
         assert pushed == [8001, 8003]
         rows = await bot.store.db.execute_fetchall(

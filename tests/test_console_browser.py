@@ -20,6 +20,7 @@ from tests.consolekit import (
     link_from_chat,
     merchant_with_upload,
 )
+from tests.contentkit import press
 
 CHROMIUM = Path("/usr/bin/chromium")
 OUTPUT = Path(__file__).resolve().parent / "output" / "console"
@@ -187,3 +188,64 @@ async def test_refused_links_and_a_post_without_csrf(browser, tmp_path):
         await page.goto(bot.console.url + "/")
         assert "请先登录" in await page.locator("main").inner_text()
         await shot(page, "13-logged-out")
+
+
+async def test_one_result_for_several_merchants_each_pushed(browser, tmp_path):
+    async with console_bot(tmp_path) as bot:
+        chosen, other = (8101, 8103), 8102
+        for uid in (*chosen, other):
+            m = bot.merchant(uid)
+            await m.send("/submitted")  # a result needs a submission
+            await press(m, "route_platform")
+        page = await browser.new_page(viewport={"width": 1280, "height": 900})
+        await page.goto(await link_from_chat(bot.merchant(OPERATOR)))
+        await page.get_by_role("button", name="进入控制台").click()
+        await page.wait_for_url(bot.console.url + "/")
+
+        # tick two merchants in the list, open the bulk form, record one result
+        await page.get_by_role("link", name="商家", exact=True).click()
+        for uid in chosen:
+            await page.get_by_label(f"选择 {uid}").check()
+        bulk = page.locator("form.bulk")
+        await bulk.locator("summary").click()
+        note = "请补充<b>品牌授权书</b>"
+        await bulk.get_by_label("审核结果").select_option("need_more")
+        await bulk.get_by_label("备注（会推送给商家）").fill(note)
+        await shot(page, "14-bulk-form")
+        mark = bot.server.mark()
+        await bulk.get_by_role("button", name="保存并推送").click()
+        flash = await page.locator("#bulk-result").inner_text()
+        assert "已为 2 位商家记录结果：2 位推送成功，0 位没推送到" in flash
+        await shot(page, "15-bulk-done")
+
+        # each chosen merchant's chat got its own push; the other one nothing
+        pushed = shown_since(bot.server, mark)
+        assert sorted(chat for chat, _ in pushed) == sorted(chosen)
+        for _chat, item in pushed:
+            assert "需补充材料" in item.text and note in item.text
+        for uid in chosen:
+            assert (await bot.store.load_merchant(uid)).data["status"] == "need_more"
+        assert (await bot.store.load_merchant(other)).data["status"] == "submitted"
+
+        # one audit row each
+        await page.get_by_role("link", name="操作记录").click()
+        rows = page.locator("table.audit tbody tr")
+        texts = [await rows.nth(i).inner_text() for i in range(2)]
+        assert all("记录审核结果" in t and "已推送" in t for t in texts)
+        assert {uid for uid in chosen if any(str(uid) in t for t in texts)} == set(chosen)
+
+        # the funnel: two results this week, both 需补充材料
+        await page.get_by_role("link", name="漏斗").click()
+        assert await page.locator("svg.chart rect.bar").count() >= 1
+        review = await page.locator("#review").inner_text()
+        assert "需补充 2" in review
+        await shot(page, "16-funnel")
+        phone = await browser.new_page(viewport={"width": 390, "height": 844})
+        await phone.context.add_cookies(await page.context.cookies())
+        await phone.goto(f"{bot.console.url}/funnel")
+        await shot(phone, "17-funnel-phone")
+        assert await phone.evaluate("document.documentElement.scrollWidth") <= 390
+        await phone.goto(f"{bot.console.url}/merchants")
+        await shot(phone, "18-merchants-phone")
+        await phone.goto(f"{bot.console.url}/audit")
+        await shot(phone, "19-audit-phone")

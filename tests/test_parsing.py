@@ -533,7 +533,7 @@ def test_parse_wechat():
     assert parse_wechat("138 0013 8000") == "13800138000"
     assert code_of(parse_wechat, "") == "empty"
     assert code_of(parse_wechat, "abc") == "wechat"
-    assert code_of(parse_wechat, "x" * HUGE) == "format"
+    assert code_of(parse_wechat, "x" * HUGE) == "too_long"
 
 
 @settings(max_examples=200, deadline=None)
@@ -551,7 +551,9 @@ def test_contact():
     assert code_of(parse_contact, "hello") == "format"
     assert code_of(parse_contact, "a@b") == "format"
     assert code_of(parse_contact, "") == "empty"
-    assert code_of(parse_contact, "x" * HUGE) == "format"
+    assert code_of(parse_contact, "x" * HUGE) == "too_long"  # not "no contact recognised"
+    assert code_of(parse_contact, "微信 " + "a" * HUGE) == "too_long"
+    assert code_of(parse_contact, "a" * 254) == "format"  # within the limit: not an id
     assert code_of(parse_contact, "x" * HUGE + "@a.com") == "too_long"
 
 

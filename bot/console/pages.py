@@ -43,6 +43,18 @@ def file_size(size: Any) -> str:
     return f"{n / 1024 / 1024:.1f} MB"
 
 
+def percent(value: Any) -> str:
+    """A ratio as a percentage ("56%", "—" when there is none)."""
+    if value is None:
+        return "—"
+    return f"{float(value) * 100:.0f}%"
+
+
+def number(value: Any) -> str:
+    """A count with thousands separators (12,345)."""
+    return f"{int(value or 0):,}"
+
+
 def fmt(template: str, **values: Any) -> str:
     """A label with {placeholders} (str.format; escaped later by the page's autoescape)."""
     return template.format(**values)
@@ -73,6 +85,8 @@ class Pages:
         self.env.globals.update(L=labels, t=content.data, fmt=fmt, zone=str(zone.key))
         self.env.filters["local"] = lambda value: local_time(value, zone)
         self.env.filters["size"] = file_size
+        self.env.filters["pct"] = percent
+        self.env.filters["num"] = number
         self.env.filters["day"] = content.env.filters["day"]
 
     def render(self, name: str, **data: Any) -> str:
@@ -92,6 +106,14 @@ class Pages:
             return str(self.labels["routes_none"])
         found = self.content.data["routes"]["routes"].get(code)
         return str(found["name"]) if found else code
+
+    def item_name(self, key: str | None) -> str:
+        """A checklist item's key as operators read it (营业执照 …)."""
+        for items in self.content.data["documents"]["routes"].values():
+            for item in items:
+                if str(item["key"]) == key:
+                    return str(item["name"])
+        return str(key or "")
 
     def stage_name(self, key: str | None, route: str | None) -> str:
         """A journey stage key as operators read it."""

@@ -2,8 +2,11 @@
 
 Operators (BOT_ADMIN_IDS) have merchant rows of their own (they talk to the bot too); they are
 left out of every list. Filters, search and sorting use indexed columns of `merchants`
-(migration 0006 adds `shop_name` and `contact`, generated from the JSON state); pages follow
-each other by keyset (the last row's sort key and id), so page 500 costs what page 1 costs.
+(migration 0006 adds `shop_name` and `contact`, generated from the JSON state; 0007 the
+review's `submitted_on` and `need_more_by` the queue reads, and `merchant_search`, a compact
+copy of the two texts the search scans); pages follow each other by keyset (the last row's
+sort key and id), so page 500 costs what page 1 costs. bench/console.py measures them at
+100,000 merchants.
 """
 
 from __future__ import annotations
@@ -11,12 +14,13 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from bot.store import Store
 from flows import review
 from flows.core import Context
+from flows.workdays import nth_working_day_after
 
 PAGE_SIZE = 50
 QUEUE_LIMIT = 100  # rows shown per queue section (the count above says how many in all)
@@ -64,8 +68,23 @@ class Queue:
 
 _BASE = (
     "SELECT m.user_id, m.shop_name, m.contact, m.route, m.stage, m.status, m.unreachable,"
-    " m.updated_at FROM merchants m"
+    " m.updated_at, m.submitted_on FROM merchants m"
 )
+
+
+def overdue_cutoffs(ctx: Context) -> dict[str, date]:
+    """Per route, the last submission date whose review window (its last_n-th working day
+    after) ended before today: every submission up to it is overdue, none after it is (the
+    window's end never moves back as the submission moves forward)."""
+    today = ctx.today
+    cutoffs = {}
+    for code, rules in ctx.catalog["application"]["review"].items():
+        last_n = int(rules["last_n"])
+        day = today - timedelta(days=last_n)  # its window ends on today at the earliest
+        while nth_working_day_after(day, last_n) >= today:
+            day -= timedelta(days=1)
+        cutoffs[str(code)] = day
+    return cutoffs
 
 
 async def queue(
@@ -77,28 +96,38 @@ async def queue(
     db = store.db
     today = ctx.today
 
-    # 1. the review window has passed and no result was recorded. The SQL keeps those
-    # submitted at least last_n calendar days ago (a window of N working days is never
-    # shorter); the exact working-day window is then computed as the merchant sees it.
-    shortest = min(int(r["last_n"]) for r in ctx.catalog["application"]["review"].values())
+    # 1. the review window has passed and no result was recorded: for each route, every
+    # submission up to the last date whose window has closed before today (an index range;
+    # the windows of the rows shown are then computed as the merchant sees them)
+    # each arm an index range of merchants_review, (status, route, submitted_on, user_id):
+    # the count and the first rows never read the table (nor its JSON) but for the rows shown
+    plain, ids = _not_operator(operators, "user_id")
+    arms, args = [], []
+    for status in ("submitted", "reviewing"):
+        for code, latest in overdue_cutoffs(ctx).items():
+            arms.append(
+                "SELECT user_id, submitted_on FROM merchants"
+                f" WHERE status = ? AND route = ? AND submitted_on <= ? AND {plain}"
+            )
+            args += [status, code, latest.isoformat(), *ids]
+    union = " UNION ALL ".join(arms) or "SELECT NULL AS user_id, NULL AS submitted_on WHERE 0"
+    result.counts["overdue"] = await _count(store, f"SELECT COUNT(*) FROM ({union})", args)
     rows = await db.execute_fetchall(
-        f"SELECT m.user_id, m.shop_name, m.contact, m.route, m.stage, m.status, m.unreachable,"
-        f" m.updated_at, m.state FROM merchants m WHERE m.status IN ('submitted', 'reviewing')"
-        f" AND json_extract(m.state, '$.submitted_on') <= ? AND {others}"
-        f" ORDER BY json_extract(m.state, '$.submitted_on'), m.user_id",
-        [(today - timedelta(days=shortest)).isoformat(), *params],
+        f"{_BASE} JOIN (SELECT user_id AS id, submitted_on AS day FROM ({union})"
+        f" ORDER BY day, id LIMIT ?) o ON m.user_id = o.id ORDER BY o.day, o.id",
+        [*args, limit],
     )
     overdue = []
     for row in rows:
-        window = review.window_data(json.loads(row["state"]), ctx)
-        if window and window["phase"] == "overdue":
-            overdue.append({**_row(row), "window": window})
-    result.counts["overdue"] = len(overdue)
-    result.sections["overdue"] = overdue[:limit]
+        window = review.window_data(
+            {"submitted_on": row["submitted_on"], "route": row["route"]}, ctx
+        )
+        overdue.append({**_row(row), "window": window})
+    result.sections["overdue"] = overdue
 
     # 2. asked for more documents, and the deadline is near or has passed
     near = (today + timedelta(days=NEED_MORE_NEAR_DAYS)).isoformat()
-    deadline = "json_extract(m.state, '$.need_more.deadline')"
+    deadline = "m.need_more_by"
     where = f"m.status = 'need_more' AND {deadline} IS NOT NULL AND {deadline} <= ? AND {others}"
     result.counts["need_more"] = await _count(
         store, f"SELECT COUNT(*) FROM merchants m WHERE {where}", [near, *params]
@@ -112,29 +141,30 @@ async def queue(
         {**_row(r), "passed": str(r["deadline"]) < today.isoformat()} for r in rows
     ]
 
-    # 3. uploads since an operator last opened the merchant's page
+    # 3. uploads since an operator last opened the merchant's page: the groups are counted
+    # and the first ones chosen in one pass (COUNT(*) OVER ()), then joined to their rows (a
+    # file stored a moment before its merchant's first row is counted, not yet listed)
     since = _iso(ctx.now - timedelta(days=NEW_UPLOAD_DAYS))
+    plain, ids = _not_operator(operators, "d.user_id")
     uploads = (
         "SELECT d.user_id, COUNT(*) AS files, MAX(d.uploaded_at) AS last_upload"
         " FROM documents d LEFT JOIN console_seen s ON s.user_id = d.user_id"
         " WHERE d.uploaded_at >= ? AND d.uploaded_at > COALESCE(s.seen_at, '')"
-        " GROUP BY d.user_id"
-    )
-    where = f"{others}"
-    result.counts["uploads"] = await _count(
-        store,
-        f"SELECT COUNT(*) FROM ({uploads}) u JOIN merchants m ON m.user_id = u.user_id"
-        f" WHERE {where}",
-        [since, *params],
+        f" AND {plain}"
+        " GROUP BY +d.user_id"  # (+: from the range of documents_recent, not a full scan)
     )
     rows = await db.execute_fetchall(
         f"SELECT m.user_id, m.shop_name, m.contact, m.route, m.stage, m.status, m.unreachable,"
-        f" m.updated_at, u.files, u.last_upload FROM ({uploads}) u"
-        f" JOIN merchants m ON m.user_id = u.user_id WHERE {where}"
-        f" ORDER BY u.last_upload DESC LIMIT ?",
-        [since, *params, limit],
+        f" m.updated_at, u.files, u.last_upload, u.total FROM (SELECT *, COUNT(*) OVER () AS"
+        f" total FROM ({uploads}) ORDER BY last_upload DESC LIMIT ?) u"
+        f" JOIN merchants m ON m.user_id = u.user_id ORDER BY u.last_upload DESC",
+        [since, *ids, limit],
     )
-    result.sections["uploads"] = [_row(r) for r in rows]
+    found = [_row(r) for r in rows]
+    result.counts["uploads"] = int(found[0].pop("total")) if found else 0
+    for item in found:
+        item.pop("total", None)
+    result.sections["uploads"] = found
 
     # 4. reminders that failed, or whose delivery is uncertain, since someone last looked
     failed = (
@@ -228,9 +258,13 @@ class Filters:
             clauses.append("m.unreachable = ?")
             params.append(0 if self.reach == "yes" else 1)
         if self.q:
+            # merchant_search (migration 0007): the shop name and contact of those who typed
+            # one, compact, so that a "%term%" scan does not parse every JSON state
             like = "%" + self.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            search = ["m.shop_name LIKE ? ESCAPE '\\'", "m.contact LIKE ? ESCAPE '\\'"]
-            params.extend([like, like])
+            search = [
+                "m.user_id IN (SELECT user_id FROM merchant_search WHERE text LIKE ? ESCAPE '\\')"
+            ]
+            params.append(like)
             digits = self.q.strip()
             if digits.isascii() and digits.isdigit() and len(digits) <= 15:
                 search.append("m.user_id = ?")

@@ -11,6 +11,7 @@ Routes (every page but /login needs a session; every POST but /login needs the C
     GET  /merchants/{id}       one merchant; POST …/status records a review result
     POST /merchants/status     one result for several merchants (from the list)
     GET  /files/{id}           a stored document (images inline, PDFs as a download)
+    GET  /funnel               how far merchants got, the review's pace (?period=&route=)
     GET  /audit                every operator action
     GET  /static/console.css
 
@@ -167,6 +168,7 @@ class Console:
             r"/merchants/{user_id:\d{1,15}}/status", self._page(views.record_status, post=True)
         )
         app.router.add_get(r"/files/{doc_id:\d{1,12}}", self._page(views.document_file))
+        app.router.add_get("/funnel", self._page(views.funnel_page))
         app.router.add_get("/audit", self._page(views.audit_page))
         return app
 

@@ -12,7 +12,7 @@ import asyncio
 import csv
 import io
 import re
-from datetime import date
+from datetime import UTC, date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
@@ -21,7 +21,7 @@ from aiohttp import web
 from telegram.ext import CallbackContext
 
 from bot.app import run_operator
-from bot.console import queries
+from bot.console import funnel, queries
 from bot.console.auth import Session
 from flows import apply, journey, review
 from flows.core import Context, OperatorOrder
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from bot.console.server import Console
 
 MAX_BULK = 200  # merchants in one bulk result
+VIEW_AGAIN_MINUTES = 10  # a document opened again this soon is not audited again
 BULK_PER_SECOND = 20  # a bulk result's pushes, under Telegram's ~30 messages/s overall
 INLINE_TYPES = {"image/jpeg", "image/png"}
 SERVED_TYPES = INLINE_TYPES | {"application/pdf"}
@@ -276,14 +277,17 @@ async def record(
     console: Console, operator_id: int, target: int, status: str, note: str
 ) -> dict[str, Any] | None:
     """Record one result exactly as /setstatus does, then audit it; the audit row (None when
-    the bot has never seen the merchant)."""
+    the bot has never seen the merchant; {"refused": why} when /setstatus refuses it: no route
+    or no submission, nothing changed)."""
     runtime = console.runtime
     before = (await runtime.store.load_merchant(target)).data.get("status") or ""
     order = OperatorOrder("setstatus", target, status, note, f"operator:{operator_id}")
     now = console.now()
     screen = await run_operator(CallbackContext(console.app), runtime, order, now)
     if screen.template != "operator_done":
-        return None  # an unknown merchant: nothing was changed
+        why = str(screen.data.get("error") or "")
+        # an unknown merchant, or a result without a submission: nothing was changed
+        return None if why == "unknown_user" else {"refused": why}
     delivered = bool(screen.data.get("delivered"))
     detail = {"note": note, "delivered": delivered, "reason": screen.data.get("reason") or ""}
     audit_id = await write_audit(console, operator_id, "set_status", target, before, status, detail)
@@ -307,6 +311,9 @@ async def record_status(
         return await merchant_page(
             console, request, session, error="unknown", form=values, status=404
         )
+    if done.get("refused"):
+        why = str(done["refused"])
+        return await merchant_page(console, request, session, error=why, form=values, status=409)
     return see_other(f"/merchants/{target}?done={done['id']}#result")
 
 
@@ -328,15 +335,18 @@ async def bulk_status(
     if not targets or error:
         params = {"bulk": "error", "error": error or "none"}
         return see_other(_with_query(back, params))
-    ok = failed = 0
+    ok = failed = skipped = 0
     for target in targets[:MAX_BULK]:
         async with console.bulk_rate:
             done = await record(console, session.operator_id, target, status, note)
-        if done and done["delivered"]:
+        if done and done.get("refused"):
+            skipped += 1  # no route or no submission: nothing recorded
+        elif done and done["delivered"]:
             ok += 1
         else:
             failed += 1
     params = {"bulk": "done", "n": str(ok + failed), "ok": str(ok), "failed": str(failed)}
+    params["skipped"] = str(skipped)
     return see_other(_with_query(back, params))
 
 
@@ -364,6 +374,7 @@ def _bulk_result(query: Any) -> dict[str, Any]:
         "n": number("n"),
         "ok": number("ok"),
         "failed": number("failed"),
+        "skipped": number("skipped"),
     }
 
 
@@ -388,6 +399,11 @@ async def document_file(
     name = str(doc["original_name"] or f"{doc['item']}-{doc['id']}")
     inline = doc["mime"] in INLINE_TYPES and request.query.get("download") != "1"
     disposition = "inline" if inline else "attachment"
+    if not inline:
+        how = "download"
+    else:
+        how = "preview" if request.query.get("preview") == "1" else "open"
+    await _audit_view(console, session, doc, how)
     ascii_name = re.sub(r"[^A-Za-z0-9._-]", "_", name)[:80] or "document"
     return web.Response(
         body=body,
@@ -399,6 +415,60 @@ async def document_file(
             # a file is shown as what it is, never run (its type was checked at upload)
             "Content-Security-Policy": "default-src 'none'; sandbox",
         },
+    )
+
+
+async def _audit_view(console: Console, session: Session, doc: dict[str, Any], how: str) -> None:
+    """Who opened which document when: one audit row, unless the same operator opened the
+    same document the same way in the last VIEW_AGAIN_MINUTES (a page reloaded, a preview
+    shown again, is not a new look)."""
+    now = console.runtime.clock.now()
+    recent = await queries.audit_rows(console.runtime.store, target=int(doc["user_id"]), size=50)
+    since = (now - timedelta(minutes=VIEW_AGAIN_MINUTES)).astimezone(UTC)
+    since_iso = since.isoformat(timespec="seconds")
+    for row in recent:
+        if str(row["at"]) < since_iso:
+            break
+        detail = row["detail"]
+        if (
+            row["action"] == "view_document"
+            and row["operator_id"] == session.operator_id
+            and detail.get("document") == doc["id"]
+            and detail.get("how") == how
+        ):
+            return
+    detail = {
+        "document": doc["id"],
+        "item": doc["item"],
+        "name": doc["original_name"] or "",
+        "size": doc["size"],
+        "how": how,
+    }
+    await write_audit(
+        console, session.operator_id, "view_document", int(doc["user_id"]), "", "", detail
+    )
+
+
+# --- the funnel ---------------------------------------------------------------------------
+
+
+async def funnel_page(console: Console, request: web.Request, session: Session) -> web.Response:
+    """How far merchants got, per route, this week and all time; the review's pace."""
+    period = request.query.get("period", "all")
+    period = period if period in funnel.PERIODS else "all"
+    route = request.query.get("route", "")
+    route = route if route in funnel.ROUTES else ""
+    found = await funnel.funnel(console.runtime.store, console.runtime.admin_ids, console.now())
+    return console.html(
+        "funnel",
+        **_base(console, session, "funnel"),
+        funnel=found,
+        period=period,
+        route=route,
+        chart=funnel.chart_data(found, period, route),
+        stages=funnel.STAGES,
+        routes=funnel.ROUTES,
+        periods=funnel.PERIODS,
     )
 
 

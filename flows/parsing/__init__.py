@@ -17,7 +17,8 @@ code               meaning / details
 ``format``         not recognisable as the expected kind of value
 ``too_long``       input longer than the parser accepts. ``max`` (and ``length``
                    for validate_text). parse_money: over 200 characters;
-                   parse_email: over 254 characters; parse_duration: over 100
+                   parse_email, parse_contact, parse_wechat: over 254
+                   characters; parse_duration: over 100
                    characters; validate_text: over ``max_len`` after cleaning
 ``too_short``      validate_text only: shorter than ``min_len``. ``min``, ``max``,
                    ``length``
@@ -72,7 +73,7 @@ Documented behaviours:
 * parse_due_date (a date ahead, e.g. a payment date): the forms of parse_date
   with no upper bound, or "12月15日" / "12-15" / "12/15" without a year, read
   as the nearest such day (so in late December "1月5日" is next January and
-  "12月1日" is the past).
+  "12月1日" is the past); 今天 too (昨天 / 前天 are ``past``).
 * parse_contact: input containing "@" is parsed as e-mail (its codes apply);
   a 微信/微信号/vx/wx/WeChat label ("微信 abc123", "vx: shop-888") or 微信同号
   makes it a WeChat id (kind "wechat"; a mobile number is accepted as the id);

@@ -133,8 +133,9 @@ _WECHAT_ID = re.compile(r"[a-zA-Z][a-zA-Z0-9_-]{5,19}")
 
 
 def parse_wechat(text: str) -> str:
-    """A WeChat id (6-20 characters: a letter, then letters, digits, _ or -) or a mobile."""
-    t = _prepare(text, _PHONE_MAX_INPUT, "format")
+    """A WeChat id (6-20 characters: a letter, then letters, digits, _ or -) or a mobile.
+    Text longer than any contact (an e-mail address's 254 characters) is ``too_long``."""
+    t = _prepare(text, _EMAIL_MAX, "too_long")
     label = _WECHAT_LABEL.match(t)
     if label:
         t = t[label.end() :].strip()
@@ -153,9 +154,10 @@ def parse_contact(text: str) -> tuple[str, str]:
     """Parse an e-mail, a WeChat id or a phone number: ("email" | "wechat" | "phone", value).
 
     "微信 abc123", "vx: shop-888", "微信 13800138000" and "13800138000（微信同号）" are
-    WeChat; an unlabelled id that is no phone number ("Zhang_San88") is WeChat too.
+    WeChat; an unlabelled id that is no phone number ("Zhang_San88") is WeChat too. Text
+    longer than any contact (an e-mail address's 254 characters) is ``too_long``.
     """
-    t = _prepare(text, None, "format")
+    t = _prepare(text, _EMAIL_MAX, "too_long")
     if "@" in t:
         return "email", parse_email(t)
     same = _WECHAT_SAME.search(t)

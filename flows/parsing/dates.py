@@ -52,7 +52,7 @@ _MONTH_DAY = re.compile(
 )
 
 
-_RELATIVE_DAYS = {"今天": 0, "今日": 0, "昨天": 1, "昨日": 1, "前天": 2}
+_RELATIVE_DAYS = {"今天": 0, "今日": 0, "昨天": 1, "昨日": 1, "前天": 2}  # days back
 
 
 def parse_past_date(text: str, today: date) -> date:
@@ -82,12 +82,17 @@ def parse_past_date(text: str, today: date) -> date:
 
 
 def parse_due_date(text: str, today: date) -> date:
-    """A day from ``today`` on (a payment date): a full date as parse_date reads it, or a
-    month and day without the year ("12月15日", "12-15"), taken as the nearest such day.
+    """A day from ``today`` on (a payment date): a full date as parse_date reads it, a
+    month and day without the year ("12月15日", "12-15"), taken as the nearest such day, or
+    今天 (昨天 / 前天, understood as parse_past_date reads them, are ``past``).
 
     Codes: ``format``, ``invalid_date``, and ``past`` (before today; ``today`` in details).
     """
     t = _prepare(text, _DATE_MAX_INPUT, "format")
+    if t in _RELATIVE_DAYS:
+        if _RELATIVE_DAYS[t]:
+            raise ParseError("past", today=today)
+        return today
     m = _MONTH_DAY.fullmatch(t)
     if m is None:
         try:
