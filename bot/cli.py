@@ -24,6 +24,7 @@ from bot.runtime import run_loop
 
 if TYPE_CHECKING:
     from bot.console import ConsoleOptions
+    from bot.store import Store
     from bot.webhook import WebhookOptions
 
 log = logging.getLogger("merchant_bot")
@@ -41,9 +42,8 @@ async def serve(settings: Settings, token: str) -> None:
     from bot.content import ContentRegistry
     from bot.lifespan import serving
     from bot.runtime import Runtime
-    from bot.store import Store
 
-    store = await Store.open(settings.bot_database)
+    store = await open_store(settings)
     runtime = Runtime(
         store=store,
         contents=ContentRegistry(),
@@ -93,6 +93,27 @@ async def serve(settings: Settings, token: str) -> None:
         ) from None
 
 
+async def open_store(settings: Settings) -> Store:
+    """The store BOT_DATABASE names; a PostgreSQL server that cannot be reached is reported in
+    one line (without the URL's password)."""
+    from bot.schema import one_line
+    from bot.store import Store
+
+    if not settings.database_is_postgresql:
+        return await Store.open(settings.bot_database)
+    import psycopg
+    import psycopg_pool
+
+    try:
+        return await Store.open(settings.bot_database)
+    except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
+        reason = one_line(str(exc) or type(exc).__name__)
+        secret = settings.database_secret
+        if secret:
+            reason = reason.replace(secret, "***")
+        raise StartupError(f"BOT_DATABASE: cannot use the PostgreSQL database ({reason})") from None
+
+
 def webhook_options(settings: Settings) -> WebhookOptions | None:
     """Where Telegram delivers and this process listens (None: long polling)."""
     from bot.webhook import WebhookOptions
@@ -124,10 +145,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     token = require_token(settings)
     # A file that is not SQLite, is damaged, is another program's or a newer version's is
     # refused here, in one line, before the write probe below (or anything else) touches it.
-    check_database(settings.bot_database)
-    check_writable_database(settings.bot_database)
+    if isinstance(settings.bot_database, Path):
+        check_database(settings.bot_database)
+        check_writable_database(settings.bot_database)
     check_writable_dir(settings.bot_files_dir, "BOT_FILES_DIR")
-    setup_logging(logging.INFO, secrets=[token])
+    secrets = [token, *([settings.database_secret] if settings.database_secret else [])]
+    setup_logging(logging.INFO, secrets=secrets)
     run_loop(serve(settings, token))
     return 0
 

@@ -26,7 +26,10 @@ class Settings(BaseSettings):
 
     telegram_bot_token: str = Field(default="", alias="TELEGRAM_BOT_TOKEN")
     telegram_api_url: str = Field(default=DEFAULT_API_URL, alias="TELEGRAM_API_URL")
-    bot_database: Path = Field(default=Path("data/merchant-bot.sqlite3"), alias="BOT_DATABASE")
+    # a SQLite file, or a postgresql:// URL (bot.pgdb)
+    bot_database: Path | str = Field(
+        default=Path("data/merchant-bot.sqlite3"), alias="BOT_DATABASE"
+    )
     bot_files_dir: Path = Field(default=Path("data/files"), alias="BOT_FILES_DIR")
     bot_admin_ids: Annotated[frozenset[int], NoDecode] = Field(
         default=frozenset(), alias="BOT_ADMIN_IDS"
@@ -41,6 +44,29 @@ class Settings(BaseSettings):
     bot_webhook_url: str = Field(default="", alias="BOT_WEBHOOK_URL")
     bot_webhook_listen: str = Field(default="127.0.0.1:8443", alias="BOT_WEBHOOK_LISTEN")
     bot_webhook_secret: str = Field(default="", alias="BOT_WEBHOOK_SECRET")
+
+    @field_validator("bot_database", mode="before")
+    @classmethod
+    def _database(cls, value: object) -> Path | str:
+        """A postgresql:// URL stays a URL; anything else is a SQLite file path."""
+        text = str(value).strip()
+        if text.startswith(("postgresql://", "postgres://")):
+            return text
+        return Path(text)
+
+    @property
+    def database_is_postgresql(self) -> bool:
+        """BOT_DATABASE names a PostgreSQL database."""
+        return isinstance(self.bot_database, str)
+
+    @property
+    def database_secret(self) -> str | None:
+        """The password in a PostgreSQL URL, kept out of every log line."""
+        if not isinstance(self.bot_database, str):
+            return None
+        from urllib.parse import urlsplit
+
+        return urlsplit(self.bot_database).password
 
     @field_validator("bot_admin_ids", mode="before")
     @classmethod

@@ -123,7 +123,7 @@ class PgConnection:
             kwargs={"autocommit": True, "row_factory": _row_factory},
             open=False,
         )
-        await pool.open(wait=True, timeout=30)
+        await pool.open(wait=True, timeout=10)
         return cls(pool)
 
     async def close(self) -> None:

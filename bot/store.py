@@ -1,8 +1,11 @@
-"""The aiosqlite store: WAL mode, numbered migrations at start-up, one transaction per change."""
+"""The store: SQLite (aiosqlite, WAL mode) by default, PostgreSQL when BOT_DATABASE is a
+postgresql:// URL (bot.pgdb, the same connection interface and SQL); numbered migrations at
+start-up, one transaction per change."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import sqlite3
@@ -23,8 +26,8 @@ from flows.reminders import Planned
 log = logging.getLogger(__name__)
 
 # documents: see bot.documents; console_seen: when an operator last opened the merchant's page.
-# review_results, merchant_progress, merchant_search: the console's funnel and search
-# (migration 0007).
+# review_results, merchant_progress, merchant_search, upload_latest: the console's funnel,
+# search and queue (migration 0007).
 MERCHANT_TABLES = (
     "reminders",
     "status_history",
@@ -32,6 +35,7 @@ MERCHANT_TABLES = (
     "review_results",
     "merchant_progress",
     "merchant_search",
+    "upload_latest",
     "merchants",
 )
 # A review result an operator records (the console's funnel): from a status under review.
@@ -67,6 +71,8 @@ async def scrub_deleted(store: Store) -> bool:
     -wal file to zero bytes. True when it completed; False (logged) when a reader held it back:
     the next checkpoint finishes the job.
     """
+    if store.dialect != "sqlite":
+        return True  # PostgreSQL keeps no WAL copy in the database's own files to checkpoint
     async with store._write_lock:  # no transaction of another task is open meanwhile
         rows = await store.db.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
     row = next(iter(rows), None)
@@ -74,6 +80,17 @@ async def scrub_deleted(store: Store) -> bool:
         log.warning("deleted data may stay in the WAL until the next checkpoint (busy)")
         return False
     return True
+
+
+def is_postgresql(target: Path | str) -> bool:
+    """Whether BOT_DATABASE names a PostgreSQL database (a postgresql:// URL)."""
+    return str(target).startswith(("postgresql://", "postgres://"))
+
+
+async def _has_table(db: Any, name: str) -> bool:
+    """Whether a PostgreSQL table exists (before the first migration it does not)."""
+    rows = await db.execute_fetchall("SELECT to_regclass(?) IS NOT NULL", (name,))
+    return bool(rows and rows[0][0])
 
 
 def _is_result(change: StatusChange) -> bool:
@@ -88,9 +105,13 @@ def _is_result(change: StatusChange) -> bool:
 class Store(UpdateLog):
     """All database access of the bot."""
 
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: Any, dialect: str = "sqlite") -> None:
+        # aiosqlite's Connection, or bot.pgdb.PgConnection (the same interface)
         self.db = db
-        self._write_lock = asyncio.Lock()
+        self.dialect = dialect
+        # SQLite: one shared connection, one writer at a time. PostgreSQL: each statement or
+        # transaction takes its own pooled connection and the server orders the writes.
+        self._write_lock: Any = asyncio.Lock() if dialect == "sqlite" else contextlib.nullcontext()
 
     @classmethod
     async def open(cls, path: Path | str) -> Store:
@@ -98,8 +119,10 @@ class Store(UpdateLog):
 
         A file that is not SQLite, is damaged, belongs to another program or to a newer
         merchant-bot is refused (DatabaseRefused, see check_database) before anything is
-        written to it.
+        written to it. A postgresql:// URL opens a PostgreSQL database instead.
         """
+        if is_postgresql(path):
+            return await cls._open_postgresql(str(path))
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             await asyncio.to_thread(check_database, path)
@@ -125,17 +148,43 @@ class Store(UpdateLog):
             raise
         return store
 
+    @classmethod
+    async def _open_postgresql(cls, url: str) -> Store:
+        """A pool to the PostgreSQL database; its migrations applied under a lock (replicas
+        starting together apply them once)."""
+        from bot import pgdb
+
+        db = await pgdb.PgConnection.open(url)
+        store = cls(db, "postgresql")
+        try:
+            current = await store.schema_version()
+            known = len(pgdb.migrations())
+            if current > known:
+                raise DatabaseRefused(
+                    f"BOT_DATABASE: schema version {current} is newer than this merchant-bot"
+                    f" knows ({known})"
+                )
+            await pgdb.migrate(db)
+        except BaseException:
+            await db.close()
+            raise
+        return store
+
     async def close(self) -> None:
         """Close the connection."""
         await self.db.close()
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """BEGIN IMMEDIATE … COMMIT, rolled back on any error.
+    async def transaction(self) -> AsyncIterator[Any]:
+        """BEGIN … COMMIT, rolled back on any error.
 
-        All tasks share one connection, so transactions are serialised by a lock: two
-        merchants saving at the same moment must not nest their BEGINs.
-        """
+        SQLite: all tasks share one connection, so transactions are serialised by a lock (two
+        merchants saving at the same moment must not nest their BEGINs), and BEGIN IMMEDIATE
+        takes the write lock at once. PostgreSQL: one pooled connection per transaction."""
+        if self.dialect != "sqlite":
+            async with self.db.transaction() as tx:
+                yield tx
+            return
         async with self._write_lock:
             await self.db.execute("BEGIN IMMEDIATE")
             try:
@@ -147,6 +196,11 @@ class Store(UpdateLog):
 
     async def schema_version(self) -> int:
         """The number of the last migration applied."""
+        if self.dialect != "sqlite":
+            if not await _has_table(self.db, "schema_version"):
+                return 0
+            rows = await self.db.execute_fetchall("SELECT version FROM schema_version")
+            return int(rows[0][0]) if rows else 0
         async with self.db.execute("PRAGMA user_version") as cur:
             row = await cur.fetchone()
         return int(row[0]) if row else 0
@@ -234,8 +288,8 @@ class Store(UpdateLog):
         )
         if plan is None and not records and update_id is None:
             # The common case is one statement, atomic and committed on its own (autocommit):
-            # one round trip instead of BEGIN … COMMIT. The lock keeps it out of another
-            # task's open transaction on this shared connection.
+            # one round trip instead of BEGIN … COMMIT. On SQLite the lock keeps it out of
+            # another task's open transaction on the shared connection.
             async with self._write_lock:
                 await self.db.execute(*upsert)
             return
@@ -257,7 +311,7 @@ class Store(UpdateLog):
                             state.user_id,
                             data.get("route"),
                             r.new,
-                            r.old != "need_more",
+                            int(r.old != "need_more"),  # 1: a first decision
                             data.get("submitted_on"),
                             data.get("status_on") or now.date().isoformat(),
                         )
@@ -268,9 +322,7 @@ class Store(UpdateLog):
             if update_id is not None:
                 await mark_applied(db, update_id, replies)
 
-    async def _reconcile(
-        self, db: aiosqlite.Connection, user_id: int, plan: list[Planned], now: datetime
-    ) -> None:
+    async def _reconcile(self, db: Any, user_id: int, plan: list[Planned], now: datetime) -> None:
         """Make the merchant's pending reminders exactly the plan.
 
         - a planned key never seen is added: pending, or 'skipped' when its moment has already
@@ -372,7 +424,7 @@ class Store(UpdateLog):
         async with self.transaction() as db:
             await db.executemany(
                 "UPDATE reminders SET state = ?, sent_at = COALESCE(?, sent_at),"
-                " attempts = attempts + (? = 'sending') WHERE id = ?",
+                " attempts = attempts + CASE WHEN ? = 'sending' THEN 1 ELSE 0 END WHERE id = ?",
                 [(state, _iso(sent_at) if sent_at else None, state, i) for i in ids],
             )
 
@@ -488,7 +540,7 @@ class Store(UpdateLog):
             await db.execute(
                 "UPDATE updates SET payload = NULL, replies = NULL, user_id = NULL,"
                 " state = CASE WHEN state = 'received' THEN 'answered' ELSE state END"
-                " WHERE user_id = ? AND update_id IS NOT ?",
+                " WHERE user_id = ? AND update_id IS DISTINCT FROM ?",
                 (user_id, update_id),
             )
             if update_id is not None:

@@ -8,8 +8,6 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-import aiosqlite
-
 
 def _iso(moment: datetime) -> str:
     """UTC ISO-8601 text for storage."""
@@ -19,7 +17,7 @@ def _iso(moment: datetime) -> str:
 class UpdateLog:
     """The store's methods for the updates table (mixed into bot.store.Store)."""
 
-    db: aiosqlite.Connection
+    db: Any  # aiosqlite's Connection, or bot.pgdb.PgConnection (the same interface)
     _write_lock: asyncio.Lock
 
     async def receive_update(
@@ -29,8 +27,8 @@ class UpdateLog:
         before (a redelivery: it is not handled again)."""
         async with self._write_lock:
             cur = await self.db.execute(
-                "INSERT OR IGNORE INTO updates (update_id, user_id, payload, received_at)"
-                " VALUES (?, ?, ?, ?)",
+                "INSERT INTO updates (update_id, user_id, payload, received_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (update_id, user_id, payload, _iso(now)),
             )
             return cur.rowcount > 0
@@ -76,9 +74,7 @@ class UpdateLog:
             return cur.rowcount
 
 
-async def mark_applied(
-    db: aiosqlite.Connection, update_id: int, replies: list[dict[str, Any]] | None
-) -> None:
+async def mark_applied(db: Any, update_id: int, replies: list[dict[str, Any]] | None) -> None:
     """Within a transaction: the update's effects are committed; its replies wait to be sent."""
     await db.execute(
         "UPDATE updates SET state = 'applied', payload = NULL, replies = ? WHERE update_id = ?",

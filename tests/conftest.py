@@ -2,12 +2,43 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
 from devserver.server import BotApiServer
+from tests import harness
 from tests.harness import RunningBot, running_bot
+from tests.pgserver import PostgresServer, find_binaries
+
+
+@pytest.fixture(scope="session", autouse=True)
+def postgres_store() -> Iterator[None]:
+    """With MERCHANT_TEST_STORE=postgresql: one real PostgreSQL server for the session (each
+    test's store is a database on it, tests.harness.store_target)."""
+    if harness.STORE != "postgresql":
+        yield
+        return
+    binaries, why = find_binaries()
+    if binaries is None:
+        pytest.skip(why)
+    harness.POSTGRES = PostgresServer.start(binaries)
+    try:
+        yield
+    finally:
+        harness.POSTGRES.stop()
+        harness.POSTGRES = None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests of SQLite itself (its files, refusals, bytes on disk) are skipped, with the
+    reason, when the suite runs on PostgreSQL."""
+    if harness.STORE != "postgresql":
+        return
+    skip = pytest.mark.skip(reason="checks SQLite's own files; the suite runs on PostgreSQL")
+    for item in items:
+        if item.get_closest_marker("sqlite_only"):
+            item.add_marker(skip)
 
 
 @pytest.fixture

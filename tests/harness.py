@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from telegram.ext import Application
@@ -20,8 +24,50 @@ from bot.store import Store
 from bot.webhook import WebhookOptions
 from devserver.client import MerchantClient, UpdateTracker
 from devserver.server import BotApiServer
+from tests.pgserver import PostgresServer
 
 _CONTENTS: ContentRegistry | None = None
+
+# Which store the tests run on: SQLite files (the default), or with MERCHANT_TEST_STORE=postgresql
+# a database per test file path on one real PostgreSQL server (tests/pgserver.py, started by
+# conftest.py). `make test` runs the end-to-end suite both ways.
+STORE = os.environ.get("MERCHANT_TEST_STORE", "sqlite")
+POSTGRES: PostgresServer | None = None  # set by conftest.py when STORE is postgresql
+_DATABASES: dict[str, str] = {}
+
+
+def store_target(path: Path) -> Path | str:
+    """Where a test's store lives: the SQLite file itself, or the PostgreSQL database that
+    stands for it (the same path gives the same database, so a restart finds its data)."""
+    if STORE != "postgresql":
+        return path
+    if POSTGRES is None:
+        raise RuntimeError("MERCHANT_TEST_STORE=postgresql but no PostgreSQL server was started")
+    key = str(Path(path).resolve())
+    if key not in _DATABASES:
+        name = "t_" + hashlib.sha1(key.encode()).hexdigest()[:20]
+        _DATABASES[key] = POSTGRES.create_database(name)
+    return _DATABASES[key]
+
+
+def query_store(path: Path, sql: str, params: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
+    """Read the test's store from outside the bot (another process may be using it): rows as
+    tuples, from the SQLite file or the PostgreSQL database that stands for it."""
+    target = store_target(path)
+    if isinstance(target, Path):
+        with sqlite3.connect(target) as db:
+            return list(db.execute(sql, params).fetchall())
+    import psycopg
+
+    from bot.pgdb import translate
+
+    with psycopg.connect(target) as conn:
+        return [tuple(r) for r in conn.execute(translate(sql) if params else sql, params)]
+
+
+async def open_store(path: Path) -> Store:
+    """Store.open on the test's store (see store_target)."""
+    return await Store.open(store_target(path))
 
 
 def contents() -> ContentRegistry:
@@ -63,7 +109,7 @@ async def running_bot(
     webhook: WebhookOptions | None = None,
 ) -> AsyncIterator[RunningBot]:
     """Start the Application against `server` with the database at `db_path`; stop it after."""
-    store = await Store.open(db_path)
+    store = await open_store(db_path)
     server.continue_update_ids(await store.last_update_id())  # a new server, an old database
     runtime = Runtime(
         store=store,

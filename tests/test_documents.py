@@ -17,6 +17,7 @@ from bot import documents
 from bot.store import Store
 from devserver.server import BotApiServer
 from flows.core import Rejected, Stored, Upload
+from tests.harness import open_store
 
 NOW = datetime(2026, 9, 28, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 MB = 1024 * 1024
@@ -73,7 +74,7 @@ async def api() -> AsyncIterator[tuple[BotApiServer, Bot]]:
 
 @pytest.fixture
 async def store(tmp_path) -> AsyncIterator[Store]:
-    db = await Store.open(tmp_path / "bot.sqlite3")
+    db = await open_store(tmp_path / "bot.sqlite3")
     try:
         yield db
     finally:

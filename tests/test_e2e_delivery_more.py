@@ -12,12 +12,11 @@ from datetime import UTC, datetime
 from bot import inbox, presenter
 from bot.clock import FixedClock
 from bot.runtime import Runtime
-from bot.store import Store
 from devserver.server import BotApiServer
 from flows import router
 from flows.core import Context, MerchantState, Press
 from tests.contentkit import data, label, press, rendered, template
-from tests.harness import contents, running_bot
+from tests.harness import contents, open_store, running_bot
 from tests.test_cli import run_cli
 from tests.test_e2e_back_and_forth import (
     OPERATOR,
@@ -66,7 +65,7 @@ async def test_a_gateway_timeout_is_not_resent_blindly(bot, server):
 
 async def test_kept_replies_wait_through_an_outage_at_start(tmp_path, monkeypatch):
     monkeypatch.setattr(presenter, "REPLY_RETRY_SECONDS", 0.5)
-    store = await Store.open(tmp_path / "db")
+    store = await open_store(tmp_path / "db")
     now = datetime(2026, 12, 2, 3, tzinfo=UTC)
     await store.receive_update(7, 953, "{}", now)
     kept = presenter.Rendered(953, "补发的回复", None).kept()

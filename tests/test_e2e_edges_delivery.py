@@ -9,11 +9,11 @@ import asyncio
 import logging
 import os
 import signal
-import sqlite3
 
 from bot import presenter
 from devserver.server import BotApiServer
 from tests.contentkit import CONTENT, data, label, press, template
+from tests.harness import query_store, store_target
 from tests.test_documents import PDF
 from tests.test_e2e_docs import doc
 from tests.test_e2e_foundation import assert_clean
@@ -93,7 +93,7 @@ def _env(server: BotApiServer, tmp_path) -> dict[str, str]:
     env.update(
         TELEGRAM_BOT_TOKEN=server.token,
         TELEGRAM_API_URL=server.base_url,
-        BOT_DATABASE=str(tmp_path / "db.sqlite3"),
+        BOT_DATABASE=str(store_target(tmp_path / "db.sqlite3")),
         BOT_FILES_DIR=str(tmp_path / "files"),
     )
     return env
@@ -146,10 +146,9 @@ async def _prepare_form(server, chat_id) -> None:
 def _fields(tmp_path, chat_id) -> dict:
     import json
 
-    with sqlite3.connect(tmp_path / "db.sqlite3") as db:
-        (state,) = db.execute(
-            "SELECT state FROM merchants WHERE user_id = ?", (chat_id,)
-        ).fetchone()
+    [(state,)] = query_store(
+        tmp_path / "db.sqlite3", "SELECT state FROM merchants WHERE user_id = ?", (chat_id,)
+    )
     return json.loads(state)["application"]["fields"]
 
 
@@ -219,8 +218,7 @@ async def test_killed_before_the_update_took_effect_it_is_handled_after_the_rest
         try:
             answer = await _reply(server, 812, since)
             assert doc("agency", "license") in answer.params["text"]  # received, checked, kept
-            with sqlite3.connect(tmp_path / "db.sqlite3") as db:
-                (kept,) = db.execute("SELECT COUNT(*) FROM documents").fetchone()
+            [(kept,)] = query_store(tmp_path / "db.sqlite3", "SELECT COUNT(*) FROM documents")
             assert kept == 1
         finally:
             await _stop(proc)

@@ -92,6 +92,7 @@ async def refused_at_start(tmp_path: Path, db: Path) -> str:
     return line
 
 
+@pytest.mark.sqlite_only
 async def test_scrambled_pages_behind_an_intact_first_page_are_refused(tmp_path):
     db = tmp_path / "bot.sqlite3"
     content = await real_database(db)
@@ -100,6 +101,7 @@ async def test_scrambled_pages_behind_an_intact_first_page_are_refused(tmp_path)
     assert "damaged" in line and "backup" in line
 
 
+@pytest.mark.sqlite_only
 async def test_scrambled_pages_after_the_100_byte_header_are_refused(tmp_path):
     db = tmp_path / "bot.sqlite3"
     content = await real_database(db)
@@ -109,6 +111,7 @@ async def test_scrambled_pages_after_the_100_byte_header_are_refused(tmp_path):
     assert "cannot write" not in line  # what is wrong is the content, not the permissions
 
 
+@pytest.mark.sqlite_only
 async def test_another_programs_database_is_refused_and_left_untouched(tmp_path):
     db = tmp_path / "crm.sqlite3"
     conn = sqlite3.connect(db)
@@ -123,6 +126,7 @@ async def test_another_programs_database_is_refused_and_left_untouched(tmp_path)
     assert not db.with_name(db.name + "-wal").exists()
 
 
+@pytest.mark.sqlite_only
 async def test_another_programs_database_claiming_a_known_version_is_refused(tmp_path):
     db = tmp_path / "other.sqlite3"
     conn = sqlite3.connect(db)
@@ -134,6 +138,7 @@ async def test_another_programs_database_claiming_a_known_version_is_refused(tmp
     assert "merchants.chat_id" in line and "another program" in line
 
 
+@pytest.mark.sqlite_only
 async def test_a_database_of_a_newer_version_is_refused(tmp_path):
     db = tmp_path / "bot.sqlite3"
     await real_database(db, merchants=20)
@@ -148,6 +153,7 @@ async def test_a_database_of_a_newer_version_is_refused(tmp_path):
     assert db.read_bytes() == before
 
 
+@pytest.mark.sqlite_only
 async def test_a_file_that_is_not_sqlite_is_refused(tmp_path):
     db = tmp_path / "bot.sqlite3"
     db.write_text("merchant_id,shop\n1,星河家居\n" * 100, encoding="utf-8")
@@ -156,6 +162,7 @@ async def test_a_file_that_is_not_sqlite_is_refused(tmp_path):
     assert "cannot write" not in line
 
 
+@pytest.mark.sqlite_only
 async def test_an_empty_or_missing_file_is_still_a_new_database(tmp_path):
     empty = tmp_path / "empty.sqlite3"
     empty.touch()
@@ -199,6 +206,7 @@ def leftovers(db: Path) -> dict[str, list[str]]:
     return found
 
 
+@pytest.mark.sqlite_only
 async def test_deleted_data_is_gone_from_the_database_files_while_the_bot_runs(server, tmp_path):
     db = tmp_path / "bot.sqlite3"
     async with running_bot(server, db, admin_ids=frozenset({OPERATOR})) as bot:

@@ -27,7 +27,7 @@ from tests.contentkit import (
     shows,
     template,
 )
-from tests.harness import contents, running_bot
+from tests.harness import contents, open_store, running_bot
 from tests.test_e2e_foundation import assert_clean
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -310,7 +310,6 @@ async def test_a_lost_answer_is_never_resent_and_a_429_is_honoured(server, tmp_p
 
 async def test_a_refused_connection_is_retried_and_delivered_once(tmp_path):
     from bot.runtime import Runtime
-    from bot.store import Store
 
     async with BotApiServer() as first:
         async with running_bot(
@@ -321,7 +320,7 @@ async def test_a_refused_connection_is_retried_and_delivered_once(tmp_path):
         bot_api = Bot(first.token, base_url=first.base_url)
         await bot_api.initialize()
     # the server is gone: nothing listens on the port any more, connections are refused
-    store = await Store.open(tmp_path / "db")
+    store = await open_store(tmp_path / "db")
     clock = FixedClock(local(2026, 10, 8, 10, 1))  # the window opened a minute ago
     runtime = Runtime(store=store, contents=contents(), clock=clock, timezone=SH)
     scheduler = Scheduler(runtime, bot_api)

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from devserver.server import BotApiServer
+from tests.harness import store_target
 
 EXE = str(Path(sys.executable).with_name("merchant-bot"))
 
@@ -20,7 +21,7 @@ async def test_run_serves_merchants_and_never_logs_the_token(tmp_path):
         env.update(
             TELEGRAM_BOT_TOKEN=token,
             TELEGRAM_API_URL=server.base_url,
-            BOT_DATABASE=str(tmp_path / "db.sqlite3"),
+            BOT_DATABASE=str(store_target(tmp_path / "db.sqlite3")),
             BOT_FILES_DIR=str(tmp_path / "files"),
             BOT_CONSOLE_PORT="0",  # no console: tests never fight over port 8080
         )

@@ -17,12 +17,11 @@ from bot.clock import SystemClock
 from bot.console import ConsoleOptions
 from bot.lifespan import serving
 from bot.runtime import Runtime
-from bot.store import Store
 from bot.webhook import SECRET_HEADER, WebhookOptions
 from devserver.server import BotApiServer
 from devserver.webhooks import Delivery
 from tests import contentkit as ck
-from tests.harness import contents, running_bot
+from tests.harness import contents, open_store, running_bot, store_target
 
 PUBLIC = "https://bot.example.com/telegram/hook"
 SECRET = "s3cr3t_Token-for-tests"
@@ -137,7 +136,7 @@ async def test_an_update_that_cannot_be_recorded_is_refused_and_comes_again(
 async def test_the_console_and_the_webhook_share_one_server(server: BotApiServer, tmp_path) -> None:
     port = _free_port()
     server.webhooks.route(PUBLIC, f"http://127.0.0.1:{port}")
-    store = await Store.open(tmp_path / "db")
+    store = await open_store(tmp_path / "db")
     runtime = Runtime(
         store=store, contents=contents(), clock=SystemClock(), timezone=ZoneInfo("Asia/Shanghai")
     )
@@ -194,7 +193,7 @@ async def test_merchant_bot_run_serves_a_webhook_and_never_logs_the_secret(tmp_p
         env.update(
             TELEGRAM_BOT_TOKEN=server.token,
             TELEGRAM_API_URL=server.base_url,
-            BOT_DATABASE=str(tmp_path / "db.sqlite3"),
+            BOT_DATABASE=str(store_target(tmp_path / "db.sqlite3")),
             BOT_FILES_DIR=str(tmp_path / "files"),
             BOT_CONSOLE_PORT="0",
             BOT_WEBHOOK_URL=PUBLIC,

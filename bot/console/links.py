@@ -6,6 +6,7 @@ bot's console accepts it (the same signing key, the same single use)."""
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from urllib.parse import urlencode
 
 from bot.clock import SystemClock
@@ -26,7 +27,8 @@ async def print_link(settings: Settings, operator_id: int) -> int:
         raise ConfigError(f"BOT_ADMIN_IDS: {operator_id} is not an operator")
     if settings.bot_console_port == 0 and not settings.bot_console_url:
         raise ConfigError("BOT_CONSOLE_PORT is 0: the console is turned off")
-    check_database(settings.bot_database)
+    if isinstance(settings.bot_database, Path):
+        check_database(settings.bot_database)
     store = await Store.open(settings.bot_database)
     try:
         clock = SystemClock()

@@ -16,15 +16,16 @@ INSERT INTO journey_stages (key, pos) VALUES
 -- join, joined → done), whatever the next stage to do is.
 ALTER TABLE merchants ADD COLUMN reached INTEGER NOT NULL DEFAULT -1;
 CREATE INDEX merchants_reached ON merchants (route, reached);
--- When each stage was first reached, with the merchant's current route: "this week" counts.
+-- When each stage was first reached, with the merchant's current route ('' for none): "this
+-- week" is one index range per route and stage, counted without sorting anything.
 CREATE TABLE merchant_progress (
     user_id     INTEGER NOT NULL,
     pos         INTEGER NOT NULL,
-    route       TEXT,
+    route       TEXT NOT NULL DEFAULT '',
     reached_at  TEXT NOT NULL,
     PRIMARY KEY (user_id, pos)
 ) WITHOUT ROWID;
-CREATE INDEX merchant_progress_at ON merchant_progress (reached_at, route, pos);
+CREATE INDEX merchant_progress_at ON merchant_progress (route, pos, reached_at);
 -- Both are kept by triggers on merchants, so every save keeps them in the same statement (the
 -- one-statement save of bot.store included); a save that does not move the merchant forward
 -- costs one lookup in journey_stages. (No OR IGNORE in a trigger: an upsert's own conflict
@@ -32,7 +33,7 @@ CREATE INDEX merchant_progress_at ON merchant_progress (reached_at, route, pos);
 CREATE TRIGGER merchants_reached_insert AFTER INSERT ON merchants
 BEGIN
     INSERT INTO merchant_progress (user_id, pos, route, reached_at)
-        SELECT NEW.user_id, s.pos, NEW.route, NEW.updated_at FROM journey_stages s
+        SELECT NEW.user_id, s.pos, COALESCE(NEW.route, ''), NEW.updated_at FROM journey_stages s
         WHERE s.pos <= MAX(
             COALESCE((SELECT pos FROM journey_stages WHERE key = NEW.stage), 0),
             CASE WHEN NEW.status = 'joined' THEN 7 WHEN NEW.status = 'approved' THEN 6
@@ -50,7 +51,7 @@ WHEN MAX(
          WHEN NEW.status IS NOT NULL THEN 5 ELSE 0 END) > NEW.reached
 BEGIN
     INSERT INTO merchant_progress (user_id, pos, route, reached_at)
-        SELECT NEW.user_id, s.pos, NEW.route, NEW.updated_at FROM journey_stages s
+        SELECT NEW.user_id, s.pos, COALESCE(NEW.route, ''), NEW.updated_at FROM journey_stages s
         WHERE s.pos <= MAX(
             COALESCE((SELECT pos FROM journey_stages WHERE key = NEW.stage), 0),
             CASE WHEN NEW.status = 'joined' THEN 7 WHEN NEW.status = 'approved' THEN 6
@@ -64,7 +65,7 @@ END;
 CREATE TRIGGER merchants_progress_route AFTER UPDATE OF route ON merchants
 WHEN OLD.route IS NOT NEW.route
 BEGIN
-    UPDATE merchant_progress SET route = NEW.route WHERE user_id = NEW.user_id;
+    UPDATE merchant_progress SET route = COALESCE(NEW.route, '') WHERE user_id = NEW.user_id;
 END;
 -- Review results an operator recorded (/setstatus or the console) for a submission under
 -- review: submitted_on and decided_on are the merchant's local dates (the state's submitted_on
@@ -87,7 +88,8 @@ CREATE INDEX review_results_user ON review_results (user_id);
 -- (the merchant's first stage when it was created): the weeks before this migration are an
 -- estimate, every week after it is exact.
 INSERT INTO merchant_progress (user_id, pos, route, reached_at)
-    SELECT m.user_id, s.pos, m.route, CASE WHEN s.pos = 0 THEN m.created_at ELSE m.updated_at END
+    SELECT m.user_id, s.pos, COALESCE(m.route, ''),
+           CASE WHEN s.pos = 0 THEN m.created_at ELSE m.updated_at END
     FROM merchants m JOIN journey_stages s ON s.pos <= MAX(
         COALESCE((SELECT pos FROM journey_stages WHERE key = m.stage), 0),
         CASE WHEN m.status = 'joined' THEN 7 WHEN m.status = 'approved' THEN 6
@@ -113,9 +115,31 @@ ALTER TABLE merchants ADD COLUMN need_more_by TEXT
     GENERATED ALWAYS AS (json_extract(state, '$.need_more.deadline')) VIRTUAL;
 CREATE INDEX merchants_review ON merchants (status, route, submitted_on);
 CREATE INDEX merchants_need_more ON merchants (status, need_more_by);
--- New uploads: the last 30 days of documents, by merchant, without reading the table.
-DROP INDEX documents_uploaded;
-CREATE INDEX documents_recent ON documents (uploaded_at, user_id);
+-- New uploads: each merchant's latest upload, kept by a trigger on documents, so that the queue
+-- reads the merchants with an upload in the last 30 days in order, one row each (grouping the
+-- documents themselves sorted thousands of rows on every visit).
+CREATE TABLE upload_latest (
+    user_id      INTEGER PRIMARY KEY,
+    last_upload  TEXT NOT NULL
+);
+CREATE INDEX upload_latest_at ON upload_latest (last_upload);
+CREATE TRIGGER documents_latest AFTER INSERT ON documents
+BEGIN
+    DELETE FROM upload_latest WHERE user_id = NEW.user_id AND last_upload <= NEW.uploaded_at;
+    INSERT INTO upload_latest (user_id, last_upload)
+        SELECT NEW.user_id, NEW.uploaded_at
+        WHERE NOT EXISTS (SELECT 1 FROM upload_latest WHERE user_id = NEW.user_id);
+END;
+INSERT INTO upload_latest (user_id, last_upload)
+    SELECT user_id, MAX(uploaded_at) FROM documents GROUP BY user_id;
+-- The list filtered and sorted by when a merchant joined (or by status and last change): each
+-- an index in the list's order, so that a page never sorts the matching rows.
+CREATE INDEX merchants_stage_created ON merchants (stage, created_at);
+CREATE INDEX merchants_route_created ON merchants (route, created_at);
+CREATE INDEX merchants_status_created ON merchants (status, created_at);
+CREATE INDEX merchants_status_updated ON merchants (status, updated_at);
+-- (status) alone is their prefix: one index fewer to keep on every save
+DROP INDEX merchants_status;
 -- The list's search ("%term%" in the shop name or contact): the two texts of every merchant who
 -- typed one, in a compact table a LIKE scans quickly (the merchants table holds the JSON
 -- states: scanning it parses every one). Kept by triggers; a save that changes neither text
