@@ -33,12 +33,18 @@ browser:
 postgres:
 	@sh tests/setup_postgres.sh
 
+# Everything that touches the store, run a second time with every store on PostgreSQL.
+PG_TESTS := tests/test_e2e_*.py tests/test_webhook.py tests/test_run_command.py \
+	tests/test_documents.py tests/test_reminder_properties.py tests/test_pgdb.py
+
 test: $(STAMP) browser postgres
 	$(BIN)/merchant-bot content-check
 	$(BIN)/python -m bot.diagrams --check
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
+	@echo "the end-to-end suite again, on PostgreSQL (tests/pgserver.py starts a real server):"
+	MERCHANT_TEST_STORE=postgresql $(BIN)/python -m pytest -q $(PG_TESTS)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

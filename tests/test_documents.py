@@ -254,8 +254,15 @@ async def test_delete_documents_removes_rows_and_files_of_that_merchant_only(api
 
 async def test_the_documents_migration_is_applied(store):
     assert await store.schema_version() >= 2
-    async with store.db.execute("PRAGMA table_info(documents)") as cur:
-        columns = [row["name"] for row in await cur.fetchall()]
+    if store.dialect == "sqlite":
+        async with store.db.execute("PRAGMA table_info(documents)") as cur:
+            columns = [row["name"] for row in await cur.fetchall()]
+    else:
+        rows = await store.db.execute_fetchall(
+            "SELECT column_name FROM information_schema.columns"
+            " WHERE table_name = 'documents' ORDER BY ordinal_position"
+        )
+        columns = [row[0] for row in rows]
     assert columns == [
         "id",
         "user_id",
