@@ -35,7 +35,8 @@ postgres:
 
 # Everything that touches the store, run a second time with every store on PostgreSQL.
 PG_TESTS := tests/test_e2e_*.py tests/test_webhook.py tests/test_run_command.py \
-	tests/test_documents.py tests/test_reminder_properties.py tests/test_pgdb.py
+	tests/test_documents.py tests/test_reminder_properties.py tests/test_pgdb.py \
+	tests/test_console*.py
 
 test: $(STAMP) browser postgres
 	$(BIN)/merchant-bot content-check

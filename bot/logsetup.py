@@ -41,3 +41,6 @@ def setup_logging(level: int = logging.INFO, secrets: list[str] | None = None) -
     # httpx logs every request URL at INFO, and the URL contains the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+    # the PostgreSQL pool warns at every reconnection attempt: the store reports an
+    # unreachable database in one line (bot.cli.open_store), and errors still show
+    logging.getLogger("psycopg.pool").setLevel(logging.ERROR)

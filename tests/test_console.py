@@ -29,7 +29,7 @@ from tests.consolekit import (
     session,
 )
 from tests.contentkit import press
-from tests.harness import running_bot
+from tests.harness import running_bot, store_target
 from tests.test_documents import PDF
 
 
@@ -324,7 +324,7 @@ async def test_console_link_command_prints_a_link_the_console_accepts(
     tmp_path, monkeypatch, capsys
 ):
     async with console_bot(tmp_path) as bot:
-        monkeypatch.setenv("BOT_DATABASE", str(tmp_path / "bot.sqlite3"))
+        monkeypatch.setenv("BOT_DATABASE", str(store_target(tmp_path / "bot.sqlite3")))
         monkeypatch.setenv("BOT_ADMIN_IDS", str(OPERATOR))
         monkeypatch.setenv("BOT_CONSOLE_URL", bot.console.url)
         monkeypatch.chdir(tmp_path)

@@ -4,6 +4,7 @@ look repeated within minutes is one row."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from tests.consolekit import (
@@ -37,23 +38,26 @@ async def test_document_views_are_audited(tmp_path):
             ):
                 assert (await http.get(base + url)).status == 200
             audit = await (await http.get(f"{base}/audit")).text()
+            views = await (await http.get(f"{base}/audit?action=view_document")).text()
             merchant = await (await http.get(f"{base}/merchants/{m.user_id}")).text()
             bot.runtime.clock.advance(timedelta(minutes=11))
             await http.get(f"{base}/files/{image}?preview=1")  # a new look, later
             assert (await http.get(f"{base}/files/999999")).status == 404  # nothing to audit
 
         found = await bot.store.db.execute_fetchall(
-            "SELECT operator_id, target, json_extract(detail, '$.document'),"
-            " json_extract(detail, '$.how') FROM console_audit"
+            "SELECT operator_id, target, detail FROM console_audit"
             " WHERE action = 'view_document' ORDER BY id"
         )
-        assert [tuple(r) for r in found] == [
+        details = [(r[0], r[1], json.loads(r[2])) for r in found]
+        assert [(op, target, d["document"], d["how"]) for op, target, d in details] == [
             (OPERATOR, m.user_id, image, "preview"),
             (OPERATOR, m.user_id, image, "open"),
             (OPERATOR, m.user_id, pdf, "download"),
             (OPERATOR, m.user_id, image, "preview"),
         ]
-        for html in (audit, merchant):
+        assert "登录" in audit.split("<tbody>", 1)[1]
+        assert "登录" not in views.split("<tbody>", 1)[1]  # only the document views
+        for html in (audit, merchant, views):
             assert html.count("查看资料") >= 3
             assert "营业执照" in html and "执照.png" in html and "税务.pdf" in html
             assert "在商家页面预览" in html and "打开原文件" in html and "下载" in html

@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bot import pgdb
 from bot.clock import FixedClock
 from bot.console import funnel
 from bot.content import ContentRegistry
 from bot.schema import migrations, split_sql
-from bot.store import Store
 from flows import journey
 from flows.core import Context, MerchantState
 from tests.consolekit import OPERATOR, console_bot, csrf_of, link_from_chat, login, session
+from tests.harness import open_store, store_target
 
 TZ = ZoneInfo("Asia/Shanghai")
 WEDNESDAY = datetime(2026, 11, 18, 10, 0, tzinfo=TZ)
@@ -109,7 +111,7 @@ async def test_funnel_counts_conversion_working_days_and_approval(tmp_path):
 
 
 async def test_the_save_path_keeps_the_progress_and_deletion_removes_it(tmp_path):
-    store = await Store.open(tmp_path / "s.sqlite3")
+    store = await open_store(tmp_path / "s.sqlite3")
     try:
         now = datetime(2026, 11, 18, 2, 0, tzinfo=UTC)
         await store.save_merchant(_state(1), chat_id=1, language=None, now=now, stage="route")
@@ -137,27 +139,52 @@ async def test_the_save_path_keeps_the_progress_and_deletion_removes_it(tmp_path
         await store.close()
 
 
+def _before_0007(path: Path, rows: list[tuple[str, tuple[object, ...]]]) -> None:
+    """A store at migration 0006 holding `rows` (SQLite file or PostgreSQL database)."""
+    target = store_target(path)
+    if isinstance(target, Path):
+        db = sqlite3.connect(target, isolation_level=None)
+        for number, _name, sql in migrations():
+            if number > 6:
+                break
+            for statement in split_sql(sql):
+                db.execute(statement)
+            db.execute(f"PRAGMA user_version = {number}")
+        for sql, params in rows:
+            db.execute(sql, params)
+        db.close()
+        return
+    import psycopg
+
+    with psycopg.connect(target, autocommit=True) as conn:
+        for number, _name, sql in pgdb.migrations():
+            if number > 6:
+                break
+            conn.execute(sql.encode())
+        conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        conn.execute("INSERT INTO schema_version (version) VALUES (6)")
+        for sql, params in rows:
+            conn.execute(pgdb.translate(sql).encode(), params)
+
+
 async def test_the_migration_backfills_stages_and_results(tmp_path):
     path = tmp_path / "old.sqlite3"
-    db = sqlite3.connect(path, isolation_level=None)
-    for number, _name, sql in migrations():
-        if number > 6:
-            break
-        for statement in split_sql(sql):
-            db.execute(statement)
-        db.execute(f"PRAGMA user_version = {number}")
     insert = (
         "INSERT INTO merchants (user_id, chat_id, route, stage, status, state, created_at,"
         " updated_at) VALUES (?, ?, ?, ?, ?, '{}', ?, ?)"
     )
-    db.execute(insert, (1, 1, "platform", "submit", "rejected", "2026-10-01", "2026-11-02"))
-    db.execute(insert, (2, 2, None, "route", None, "2026-11-01", "2026-11-01"))
-    db.execute(insert, (3, 3, "agency", "done", "joined", "2026-09-01", "2026-11-03"))
     history = "INSERT INTO status_history (user_id, at, by, old, new) VALUES (?, ?, ?, ?, ?)"
-    db.execute(history, (1, "2026-10-20T02:00:00+00:00", "merchant", None, "submitted"))
-    db.execute(history, (1, "2026-10-23T02:00:00+00:00", "operator:9", "submitted", "rejected"))
-    db.close()
-    store = await Store.open(path)
+    _before_0007(
+        path,
+        [
+            (insert, (1, 1, "platform", "submit", "rejected", "2026-10-01", "2026-11-02")),
+            (insert, (2, 2, None, "route", None, "2026-11-01", "2026-11-01")),
+            (insert, (3, 3, "agency", "done", "joined", "2026-09-01", "2026-11-03")),
+            (history, (1, "2026-10-20T02:00:00+00:00", "merchant", None, "submitted")),
+            (history, (1, "2026-10-23T02:00:00+00:00", "operator:9", "submitted", "rejected")),
+        ],
+    )
+    store = await open_store(path)
     try:
         rows = await store.db.execute_fetchall("SELECT user_id, reached FROM merchants")
         assert {r[0]: r[1] for r in rows} == {1: 5, 2: 0, 3: 7}

@@ -17,6 +17,7 @@ import aiohttp
 
 from devserver.server import BotApiServer
 from tests.consolekit import LINK, OPERATOR, login, session
+from tests.harness import store_target
 
 EXE = str(Path(sys.executable).with_name("merchant-bot"))
 
@@ -47,7 +48,7 @@ async def test_run_serves_the_console_and_its_links_log_in(tmp_path):
         env.update(
             TELEGRAM_BOT_TOKEN=token,
             TELEGRAM_API_URL=server.base_url,
-            BOT_DATABASE=str(tmp_path / "db.sqlite3"),
+            BOT_DATABASE=str(store_target(tmp_path / "db.sqlite3")),
             BOT_FILES_DIR=str(tmp_path / "files"),
             BOT_ADMIN_IDS=str(OPERATOR),
             BOT_CONSOLE_HOST="127.0.0.1",

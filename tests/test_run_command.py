@@ -96,3 +96,24 @@ async def test_run_with_an_unreachable_api_says_so_in_one_line(tmp_path):
     assert status == 1, stderr
     assert "cannot reach the Bot API" in stderr and "Traceback" not in stderr
     assert "secret-token" not in stderr
+
+
+async def test_run_with_an_unreachable_postgresql_says_so_in_one_line(tmp_path):
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    async with BotApiServer() as server:
+        status, stderr = await _run_briefly(
+            {
+                "TELEGRAM_BOT_TOKEN": server.token,
+                "TELEGRAM_API_URL": server.base_url,
+                "BOT_DATABASE": f"postgresql://merchant:pg-Secret-pw@127.0.0.1:{port}/bot",
+            },
+            tmp_path,
+        )
+    assert status == 1, stderr
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "BOT_DATABASE" in lines[0] and "PostgreSQL" in lines[0], stderr
+    assert "pg-Secret-pw" not in stderr and "Traceback" not in stderr

@@ -85,7 +85,8 @@ class Auth:
         """The console's key: read, or made once (a random 256-bit secret)."""
         async with store.transaction() as db:
             await db.execute(
-                "INSERT OR IGNORE INTO console_keys (name, value) VALUES ('signing', ?)",
+                "INSERT INTO console_keys (name, value) VALUES ('signing', ?)"
+                " ON CONFLICT DO NOTHING",
                 (secrets.token_urlsafe(32),),
             )
             rows = await db.execute_fetchall(

@@ -104,38 +104,62 @@ async def funnel(store: Store, operators: frozenset[int], now: datetime) -> Funn
     week_from = datetime.combine(monday, time(0), tzinfo=now.tzinfo).astimezone(UTC)
     week_iso = week_from.isoformat(timespec="seconds")
     others, ids = _others(operators)
+    marks = ", ".join("?" * len(ids)) or "NULL"
     db = store.db
     reached = {p: {r: [0] * len(STAGES) for r in ROUTES} for p in PERIODS}
 
-    # all time: the furthest stage per merchant, counted per route, then made cumulative
-    rows = await db.execute_fetchall(
-        f"SELECT route, reached, COUNT(*) FROM merchants WHERE reached >= 0 AND {others}"
-        f" GROUP BY route, reached",
-        ids,
-    )
+    # all time: how many merchants' furthest stage is each stage, per route (one index range
+    # of merchants_reached each: nothing is sorted), then made cumulative
     furthest = {r: [0] * len(STAGES) for r in ROUTES}
+    arms, args = [], []
+    for route in ROUTES:
+        for pos in range(len(STAGES)):
+            column = "route IS NULL" if not route else "route = ?"
+            arms.append(
+                f"SELECT ?, ?, (SELECT COUNT(*) FROM merchants WHERE {column} AND reached = ?)"
+            )
+            args += [route, pos, *([route] if route else []), pos]
+    rows = await db.execute_fetchall(" UNION ALL ".join(arms), args)
     for route, pos, n in rows:
-        if 0 <= pos < len(STAGES):
-            for key in ("", route):
-                if key in furthest:
-                    furthest[key][pos] += n
-    for route, counts in furthest.items():
+        furthest[route][pos] += n
+    mine = await db.execute_fetchall(
+        f"SELECT COALESCE(route, ''), reached FROM merchants WHERE user_id IN ({marks})", ids
+    )
+    for route, pos in mine:  # the operators' own rows are not merchants
+        if route in furthest and 0 <= pos < len(STAGES):
+            furthest[route][pos] -= 1
+    every = [sum(furthest[r][pos] for r in ROUTES) for pos in range(len(STAGES))]
+    for route, counts in (*furthest.items(), ("", every)):
         total = 0
         for pos in reversed(range(len(STAGES))):
             total += counts[pos]
             reached["all"][route][pos] = total
 
-    # this week: arrivals at each stage since Monday
-    rows = await db.execute_fetchall(
-        f"SELECT route, pos, COUNT(*) FROM merchant_progress WHERE reached_at >= ? AND {others}"
-        f" GROUP BY route, pos",
-        [week_iso, *ids],
-    )
+    # this week: arrivals at each stage since Monday (an index range of merchant_progress_at
+    # per route and stage)
+    arms, args = [], []
+    for route in ROUTES:
+        for pos in range(len(STAGES)):
+            arms.append(
+                "SELECT ?, ?, (SELECT COUNT(*) FROM merchant_progress"
+                " WHERE route = ? AND pos = ? AND reached_at >= ?)"
+            )
+            args += [route, pos, route, pos, week_iso]
+    rows = await db.execute_fetchall(" UNION ALL ".join(arms), args)
+    week = {r: [0] * len(STAGES) for r in ROUTES}
     for route, pos, n in rows:
-        if 0 <= pos < len(STAGES):
-            for key in ("", route):
-                if key in reached["week"]:
-                    reached["week"][key][pos] += n
+        week[route][pos] += n
+    mine = await db.execute_fetchall(
+        f"SELECT route, pos FROM merchant_progress WHERE user_id IN ({marks}) AND reached_at >= ?",
+        [*ids, week_iso],
+    )
+    for route, pos in mine:
+        if route in week and 0 <= pos < len(STAGES):
+            week[route][pos] -= 1
+    for pos in range(len(STAGES)):
+        for route in ROUTES:
+            reached["week"][route][pos] = week[route][pos]
+        reached["week"][""][pos] = sum(week[r][pos] for r in ROUTES)
 
     # review results, grouped by their dates
     review = {p: {r: Review() for r in ROUTES} for p in PERIODS}

@@ -23,7 +23,7 @@ from flows.core import Context
 from flows.workdays import nth_working_day_after
 
 PAGE_SIZE = 50
-QUEUE_LIMIT = 100  # rows shown per queue section (the count above says how many in all)
+QUEUE_LIMIT = 50  # rows shown per queue section (the count above says how many in all)
 NEED_MORE_NEAR_DAYS = 2  # a need_more deadline this close counts as "near"
 NEW_UPLOAD_DAYS = 30  # uploads older than this are no longer "new"
 
@@ -110,10 +110,12 @@ async def queue(
                 f" WHERE status = ? AND route = ? AND submitted_on <= ? AND {plain}"
             )
             args += [status, code, latest.isoformat(), *ids]
-    union = " UNION ALL ".join(arms) or "SELECT NULL AS user_id, NULL AS submitted_on WHERE 0"
-    result.counts["overdue"] = await _count(store, f"SELECT COUNT(*) FROM ({union})", args)
+    union = " UNION ALL ".join(arms) or (
+        "SELECT CAST(NULL AS BIGINT) AS user_id, CAST(NULL AS TEXT) AS submitted_on WHERE 1 = 0"
+    )
+    result.counts["overdue"] = await _count(store, f"SELECT COUNT(*) FROM ({union}) u", args)
     rows = await db.execute_fetchall(
-        f"{_BASE} JOIN (SELECT user_id AS id, submitted_on AS day FROM ({union})"
+        f"{_BASE} JOIN (SELECT user_id AS id, submitted_on AS day FROM ({union}) u"
         f" ORDER BY day, id LIMIT ?) o ON m.user_id = o.id ORDER BY o.day, o.id",
         [*args, limit],
     )
@@ -141,35 +143,36 @@ async def queue(
         {**_row(r), "passed": str(r["deadline"]) < today.isoformat()} for r in rows
     ]
 
-    # 3. uploads since an operator last opened the merchant's page: the groups are counted
-    # and the first ones chosen in one pass (COUNT(*) OVER ()), then joined to their rows (a
-    # file stored a moment before its merchant's first row is counted, not yet listed)
+    # 3. uploads since an operator last opened the merchant's page: upload_latest (migration
+    # 0007) holds each merchant's latest upload, read in order from its index; the number of
+    # new files is counted for the rows shown only
     since = _iso(ctx.now - timedelta(days=NEW_UPLOAD_DAYS))
-    plain, ids = _not_operator(operators, "d.user_id")
-    uploads = (
-        "SELECT d.user_id, COUNT(*) AS files, MAX(d.uploaded_at) AS last_upload"
-        " FROM documents d LEFT JOIN console_seen s ON s.user_id = d.user_id"
-        " WHERE d.uploaded_at >= ? AND d.uploaded_at > COALESCE(s.seen_at, '')"
-        f" AND {plain}"
-        " GROUP BY +d.user_id"  # (+: from the range of documents_recent, not a full scan)
+    plain, ids = _not_operator(operators, "u.user_id")
+    fresh = (
+        "FROM upload_latest u LEFT JOIN console_seen s ON s.user_id = u.user_id"
+        f" WHERE u.last_upload >= ? AND u.last_upload > COALESCE(s.seen_at, '') AND {plain}"
     )
+    result.counts["uploads"] = await _count(store, f"SELECT COUNT(*) {fresh}", [since, *ids])
     rows = await db.execute_fetchall(
         f"SELECT m.user_id, m.shop_name, m.contact, m.route, m.stage, m.status, m.unreachable,"
-        f" m.updated_at, u.files, u.last_upload, u.total FROM (SELECT *, COUNT(*) OVER () AS"
-        f" total FROM ({uploads}) ORDER BY last_upload DESC LIMIT ?) u"
-        f" JOIN merchants m ON m.user_id = u.user_id ORDER BY u.last_upload DESC",
-        [since, *ids, limit],
+        f" m.updated_at, n.last_upload, (SELECT COUNT(*) FROM documents d"
+        f" WHERE d.user_id = n.user_id AND d.uploaded_at >= ? AND d.uploaded_at > n.seen)"
+        f" AS files FROM (SELECT u.user_id, u.last_upload, COALESCE(s.seen_at, '') AS seen"
+        f" {fresh} ORDER BY u.last_upload DESC LIMIT ?) n"
+        f" JOIN merchants m ON m.user_id = n.user_id ORDER BY n.last_upload DESC",
+        [since, since, *ids, limit],
     )
-    found = [_row(r) for r in rows]
-    result.counts["uploads"] = int(found[0].pop("total")) if found else 0
-    for item in found:
-        item.pop("total", None)
-    result.sections["uploads"] = found
+    result.sections["uploads"] = [_row(r) for r in rows]
 
     # 4. reminders that failed, or whose delivery is uncertain, since someone last looked
+    states = (
+        "string_agg(DISTINCT r.state, ',')"
+        if store.dialect == "postgresql"
+        else "GROUP_CONCAT(DISTINCT r.state)"
+    )
     failed = (
         "SELECT r.user_id, COUNT(*) AS reminders, MAX(r.due_at) AS last_due,"
-        " GROUP_CONCAT(DISTINCT r.state) AS states FROM reminders r"
+        f" {states} AS states FROM reminders r"
         " LEFT JOIN console_seen s ON s.user_id = r.user_id"
         " WHERE r.state IN ('failed', 'uncertain') AND r.due_at > COALESCE(s.seen_at, '')"
         " GROUP BY r.user_id"
@@ -260,9 +263,12 @@ class Filters:
         if self.q:
             # merchant_search (migration 0007): the shop name and contact of those who typed
             # one, compact, so that a "%term%" scan does not parse every JSON state
-            like = "%" + self.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            term = self.q.lower()
+            like = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            # lower() on both sides: SQLite's LIKE ignores ASCII case, PostgreSQL's does not
             search = [
-                "m.user_id IN (SELECT user_id FROM merchant_search WHERE text LIKE ? ESCAPE '\\')"
+                "m.user_id IN (SELECT user_id FROM merchant_search"
+                " WHERE lower(text) LIKE ? ESCAPE '\\')"
             ]
             params.append(like)
             digits = self.q.strip()
@@ -379,10 +385,12 @@ async def documents(store: Store, user_id: int) -> list[dict[str, Any]]:
     """Every stored file of the merchant, newest first."""
     rows = await store.db.execute_fetchall(
         "SELECT id, item, sha256, size, mime, original_name, uploaded_at, replaced_at"
-        " FROM documents WHERE user_id = ? ORDER BY item, id DESC",
+        " FROM documents WHERE user_id = ?",
         (user_id,),
     )
-    return [dict(r) for r in rows]
+    # sorted here, by code point as SQLite's BINARY would: PostgreSQL's order of text follows
+    # the database's collation
+    return sorted((dict(r) for r in rows), key=lambda r: (str(r["item"]), -int(r["id"])))
 
 
 async def document(store: Store, doc_id: int) -> dict[str, Any] | None:
@@ -421,9 +429,9 @@ async def audit(
 ) -> int:
     """Write one audit row; its id."""
     async with store.transaction() as db:
-        cur = await db.execute(
+        rows = await db.execute_fetchall(
             "INSERT INTO console_audit (at, operator_id, action, target, before, after, detail)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 _iso(now),
                 operator_id,
@@ -434,14 +442,24 @@ async def audit(
                 json.dumps(detail, ensure_ascii=False, sort_keys=True),
             ),
         )
-        return int(cur.lastrowid or 0)
+        return int(rows[0][0]) if rows else 0
 
 
 async def audit_rows(
-    store: Store, *, target: int | None = None, before_id: int | None = None, size: int = 100
+    store: Store,
+    *,
+    target: int | None = None,
+    before_id: int | None = None,
+    size: int = 100,
+    action: str = "",
 ) -> list[dict[str, Any]]:
-    """Audit rows, newest first (one merchant's when `target` is given)."""
-    clauses, params = ["1 = 1"], []
+    """Audit rows, newest first (one merchant's when `target` is given; one kind of action,
+    such as the document views, when `action` is)."""
+    clauses: list[str] = ["1 = 1"]
+    params: list[Any] = []
+    if action:
+        clauses.append("action = ?")
+        params.append(action)
     if target is not None:
         clauses.append("target = ?")
         params.append(target)

@@ -479,6 +479,15 @@ async def audit_page(console: Console, request: web.Request, session: Session) -
     """Every operator action, newest first, 100 a page."""
     before = request.query.get("before", "")
     before_id = int(before) if before.isascii() and before.isdigit() and len(before) < 12 else None
-    rows = await queries.audit_rows(console.runtime.store, before_id=before_id, size=100)
-    more = f"/audit?before={rows[-1]['id']}" if len(rows) == 100 else None
-    return console.html("audit", **_base(console, session, "audit"), rows=rows, more=more)
+    action = request.query.get("action", "")
+    action = action if action in console.pages.labels["audit"]["actions"] else ""
+    rows = await queries.audit_rows(
+        console.runtime.store, before_id=before_id, size=100, action=action
+    )
+    more = None
+    if len(rows) == 100:
+        query = {"before": str(rows[-1]["id"]), "action": action}
+        more = "/audit?" + urlencode({k: v for k, v in query.items() if v})
+    return console.html(
+        "audit", **_base(console, session, "audit"), rows=rows, more=more, action=action
+    )
