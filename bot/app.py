@@ -365,14 +365,19 @@ def build_application(
     return app
 
 
-async def start_polling(app: Application, *, timeout: int = 30) -> None:
-    """Start an initialised Application: register the "/" menu, then poll for updates."""
+async def start_application(app: Application) -> None:
+    """Start an initialised Application: register the "/" menu, start handling updates, and
+    first finish what a stopped process left half done (handled, or its replies sent)."""
     runtime: Runtime = app.bot_data["runtime"]
     await app.bot.set_my_commands(bot_commands(runtime.contents.default))
     await app.start()
-    # what a stopped process left half done comes first: handled, or its replies sent
     queue = cast(inbox.DurableQueue, app.update_queue)  # build_application's update queue
     await inbox.recover(app.bot, runtime, queue, runtime.clock)
+
+
+async def start_polling(app: Application, *, timeout: int = 30) -> None:
+    """Start an initialised Application (start_application), then poll for updates."""
+    await start_application(app)
     await _updater(app).start_polling(
         poll_interval=0.0, timeout=timeout, allowed_updates=Update.ALL_TYPES
     )

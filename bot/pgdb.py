@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
-from importlib import resources
 from typing import Any
 
 import psycopg
@@ -176,21 +175,13 @@ class PgConnection:
 # advisory lock, so replicas starting together apply them once, one after the other.
 
 MIGRATION_LOCK = 0x6D62_0001  # pg_advisory_xact_lock key: "mb" 1
-_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
 def migrations() -> list[tuple[int, str, str]]:
     """(number, name, sql) of every PostgreSQL migration, in order."""
-    found = []
-    for entry in resources.files("bot.migrations").joinpath("postgresql").iterdir():
-        match = _NAME.match(entry.name)
-        if match:
-            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
-    found.sort()
-    numbers = [n for n, _, _ in found]
-    if numbers != list(range(1, len(numbers) + 1)):
-        raise RuntimeError(f"migrations must be numbered 1..n without gaps, found {numbers}")
-    return found
+    from bot.schema import migrations as shipped
+
+    return shipped("postgresql")
 
 
 async def migrate(conn: PgConnection) -> int:

@@ -15,10 +15,14 @@ from bot.config import ConfigError
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
-def migrations() -> list[tuple[int, str, str]]:
-    """(number, name, sql) of every migration shipped in bot/migrations, in order."""
+def migrations(dialect: str = "sqlite") -> list[tuple[int, str, str]]:
+    """(number, name, sql) of every migration shipped in bot/migrations (SQLite's), or in
+    bot/migrations/postgresql (their PostgreSQL twins), in order."""
     found = []
-    for entry in resources.files("bot.migrations").iterdir():
+    folder = resources.files("bot.migrations")
+    if dialect == "postgresql":
+        folder = folder.joinpath("postgresql")
+    for entry in folder.iterdir():
         match = _MIGRATION_NAME.match(entry.name)
         if match:
             found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))

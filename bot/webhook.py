@@ -27,9 +27,8 @@ from telegram import Update
 from telegram.error import NetworkError
 from telegram.ext import Application
 
-from bot import inbox
-from bot.app import bot_commands
-from bot.runtime import Runtime
+from bot import httpserve, inbox
+from bot.app import start_application
 
 log = logging.getLogger(__name__)
 
@@ -101,28 +100,16 @@ class Webhook:
     ) -> Webhook:
         """Start the Application, recover what a stopped process left, listen (unless `shared`:
         the console's server already answers the path), then tell Telegram where to deliver."""
-        runtime: Runtime = app.bot_data["runtime"]
         hook = cls(app, options)
-        await app.bot.set_my_commands(bot_commands(runtime.contents.default))
-        await app.start()
-        queue = cast(inbox.DurableQueue, app.update_queue)
-        await inbox.recover(app.bot, runtime, queue, runtime.clock)
+        await start_application(app)
         if not shared:
             web_app = web.Application(client_max_size=MAX_UPDATE_BYTES)
             add_route(web_app, app, options)
-            runner = web.AppRunner(web_app, access_log=None, handle_signals=False)
-            await runner.setup()
-            site = web.TCPSite(runner, options.host, options.port)
             try:
-                await site.start()
+                hook._runner, hook.port = await httpserve.serve(web_app, options.host, options.port)
             except OSError:
-                await runner.cleanup()
                 await app.stop()
                 raise
-            hook._runner = runner
-            bound = [a for a in runner.addresses if isinstance(a, tuple)]
-            if bound:
-                hook.port = int(bound[0][1])
         await app.bot.set_webhook(
             options.url,
             secret_token=options.secret,

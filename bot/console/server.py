@@ -35,6 +35,7 @@ from aiohttp import web
 from aiolimiter import AsyncLimiter
 from telegram.ext import Application
 
+from bot import httpserve
 from bot.console import views
 from bot.console.auth import LINK_MINUTES, SESSION_HOURS, Auth, LoginRefused, Session
 from bot.console.links import login_url
@@ -107,18 +108,7 @@ class Console:
         web_app = console.web_app()
         if also is not None:
             also(web_app)
-        runner = web.AppRunner(web_app, access_log=None, handle_signals=False)
-        await runner.setup()
-        site = web.TCPSite(runner, options.host, options.port)
-        try:
-            await site.start()
-        except OSError:
-            await runner.cleanup()
-            raise
-        console._runner = runner
-        bound = [address for address in runner.addresses if isinstance(address, tuple)]
-        if bound:
-            console.port = int(bound[0][1])
+        console._runner, console.port = await httpserve.serve(web_app, options.host, options.port)
         log.info("operator console at %s", console.url)
         app.bot_data["console"] = console  # /console asks it for links (bot.app)
         return console
