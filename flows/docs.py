@@ -94,8 +94,7 @@ def _conditions(items: list[dict[str, Any]]) -> list[str]:
 def left_checklist(out: Outcome, event: Event) -> None:
     """A command, or a button outside the checklist: the item's screen is gone, so the next
     file is asked about instead of landing on the item last opened."""
-    own = isinstance(event, Press) and any(a.name == event.action for a in FEATURE.actions)
-    if isinstance(event, Command) or (isinstance(event, Press) and not own):
+    if isinstance(event, Command) or (isinstance(event, Press) and event.action not in _OWN):
         clear_target(out)
 
 
@@ -321,4 +320,5 @@ FEATURE = Feature(
     ),
     stage="docs",
 )
+_OWN = frozenset(a.name for a in FEATURE.actions)  # the checklist's own buttons
 UPLOAD = uploads.on_file

@@ -33,16 +33,6 @@ def local_time(value: Any, zone: ZoneInfo) -> str:
     return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
 
-def file_size(size: Any) -> str:
-    """Bytes as a person reads them (45 字节, 12.3 KB, 4.5 MB)."""
-    n = int(size or 0)
-    if n < 1024:
-        return f"{n} 字节"
-    if n < 1024 * 1024:
-        return f"{n / 1024:.1f} KB"
-    return f"{n / 1024 / 1024:.1f} MB"
-
-
 def percent(value: Any) -> str:
     """A ratio as a percentage ("56%", "—" when there is none)."""
     if value is None:
@@ -84,7 +74,9 @@ class Pages:
         )
         self.env.globals.update(L=labels, t=content.data, fmt=fmt, zone=str(zone.key))
         self.env.filters["local"] = lambda value: local_time(value, zone)
-        self.env.filters["size"] = file_size
+        # a file size as merchants read it: the bot's own macro (templates/_macros.j2)
+        sizes = content.env.get_template("_macros.j2").module.file_size  # type: ignore[attr-defined]
+        self.env.filters["size"] = lambda value: sizes(int(value or 0))
         self.env.filters["pct"] = percent
         self.env.filters["num"] = number
         self.env.filters["day"] = content.env.filters["day"]
