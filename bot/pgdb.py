@@ -21,6 +21,8 @@ from typing import Any
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
+from bot.dbapi import Cursor, Result
+
 _PLACEHOLDER = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\?|%")
 _TRANSLATED: dict[str, str] = {}
 
@@ -63,44 +65,6 @@ def _row_factory(cursor: psycopg.AsyncCursor[Any]) -> Any:
     return lambda values: Row(names, values)
 
 
-class Cursor:
-    """What a statement left: rows (if it returned any), rowcount, lastrowid (from RETURNING)."""
-
-    def __init__(self, rows: list[Row], rowcount: int) -> None:
-        self._rows = rows
-        self.rowcount = rowcount
-        self.lastrowid = rows[0][0] if rows and len(rows[0]) == 1 else None
-
-    async def fetchone(self) -> Row | None:
-        return self._rows.pop(0) if self._rows else None
-
-    async def fetchall(self) -> list[Row]:
-        rows, self._rows = self._rows, []
-        return rows
-
-    async def close(self) -> None:
-        self._rows = []
-
-
-class _Result:
-    """`await conn.execute(…)` or `async with conn.execute(…) as cur`, as in aiosqlite."""
-
-    def __init__(self, conn: PgConnection, sql: str, params: Sequence[Any]) -> None:
-        self._conn, self._sql, self._params = conn, sql, params
-        self._cursor: Cursor | None = None
-
-    def __await__(self) -> Any:
-        return self._conn._run(self._sql, self._params).__await__()
-
-    async def __aenter__(self) -> Cursor:
-        self._cursor = await self._conn._run(self._sql, self._params)
-        return self._cursor
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._cursor is not None:
-            await self._cursor.close()
-
-
 class PgConnection:
     """aiosqlite's Connection interface over a pool (or one connection in a transaction)."""
 
@@ -128,8 +92,8 @@ class PgConnection:
     async def close(self) -> None:
         await self.pool.close()
 
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> _Result:
-        return _Result(self, sql, params)
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Result:
+        return Result(self._run, sql, params)
 
     async def execute_fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         cursor = await self._run(sql, params)

@@ -19,6 +19,7 @@ import aiosqlite
 
 from bot.reminderlog import ReminderLog
 from bot.schema import DatabaseRefused, check_database, migrations, one_line, refused, split_sql
+from bot.sqlitedb import LoopConnection
 from bot.updatelog import UpdateLog, mark_applied
 from flows.core import MerchantState, StatusChange
 from flows.reminders import Planned
@@ -106,9 +107,13 @@ def _is_result(change: StatusChange) -> bool:
 class Store(ReminderLog, UpdateLog):
     """All database access of the bot."""
 
-    def __init__(self, db: Any, dialect: str = "sqlite") -> None:
+    def __init__(self, db: Any, dialect: str = "sqlite", hot: LoopConnection | None = None) -> None:
         # aiosqlite's Connection, or bot.pgdb.PgConnection (the same interface)
         self.db = db
+        # SQLite: the bot's writes and an update's own reads run on the event loop
+        # (bot.sqlitedb); the rest (the console, the scheduler's scans) in aiosqlite's thread.
+        self.hot: Any = hot or db
+        self._loop_conn = hot
         self.dialect = dialect
         # SQLite: one shared connection, one writer at a time. PostgreSQL: each statement or
         # transaction takes its own pooled connection and the server orders the writes.
@@ -124,10 +129,15 @@ class Store(ReminderLog, UpdateLog):
         """
         if is_postgresql(path):
             return await cls._open_postgresql(str(path))
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            await asyncio.to_thread(check_database, path)
+        if str(path) == ":memory:":  # one connection: a second would be another database
+            hot = LoopConnection(":memory:")
+            store = cls(hot, hot=hot)
+            await store.migrate()
+            return store
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(check_database, path)
         db = await aiosqlite.connect(str(path), isolation_level=None)
+        loop_conn: LoopConnection | None = None
         try:
             db.row_factory = aiosqlite.Row
             await db.execute("PRAGMA journal_mode=WAL")
@@ -140,10 +150,13 @@ class Store(ReminderLog, UpdateLog):
             # unreachable. A little more writing on DELETE and UPDATE; our rows are small.
             # (The copies a WAL holds are removed by scrub_deleted after a deletion.)
             await db.execute("PRAGMA secure_delete=ON")
-            store = cls(db)
+            loop_conn = LoopConnection(str(path))
+            store = cls(db, hot=loop_conn)
             await store.migrate()
         except BaseException as exc:
             await db.close()  # its thread would otherwise keep the process from exiting
+            if loop_conn is not None:
+                await loop_conn.close()
             if isinstance(exc, sqlite3.Error):
                 raise refused(path, f"cannot be prepared ({one_line(str(exc))})") from None
             raise
@@ -172,8 +185,17 @@ class Store(ReminderLog, UpdateLog):
         return store
 
     async def close(self) -> None:
-        """Close the connection."""
+        """Close the connections."""
         await self.db.close()
+        if self._loop_conn is not None and self._loop_conn is not self.db:
+            await self._loop_conn.close()
+
+    async def write(self, sql: str, params: Any = ()) -> Any:
+        """One statement that writes, committed on its own (autocommit): one step instead of
+        BEGIN … COMMIT. On SQLite the lock keeps it out of another task's open transaction on
+        the shared connection."""
+        async with self._write_lock:
+            return await self.hot.execute(sql, params)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Any]:
@@ -187,13 +209,13 @@ class Store(ReminderLog, UpdateLog):
                 yield tx
             return
         async with self._write_lock:
-            await self.db.execute("BEGIN IMMEDIATE")
+            await self.hot.execute("BEGIN IMMEDIATE")
             try:
-                yield self.db
+                yield self.hot
             except BaseException:
-                await self.db.execute("ROLLBACK")
+                await self.hot.execute("ROLLBACK")
                 raise
-            await self.db.execute("COMMIT")
+            await self.hot.execute("COMMIT")
 
     async def schema_version(self) -> int:
         """The number of the last migration applied."""
@@ -229,8 +251,7 @@ class Store(ReminderLog, UpdateLog):
 
     async def load_merchant(self, user_id: int) -> MerchantState:
         """The merchant's state; a fresh one (created=True) when never seen."""
-        # one round trip to the database thread (execute + fetch + close would be three)
-        rows = await self.db.execute_fetchall(
+        rows = await self.hot.execute_fetchall(
             "SELECT state, unreachable FROM merchants WHERE user_id = ?", (user_id,)
         )
         if not rows:
@@ -288,11 +309,8 @@ class Store(ReminderLog, UpdateLog):
             ),
         )
         if plan is None and not records and update_id is None:
-            # The common case is one statement, atomic and committed on its own (autocommit):
-            # one round trip instead of BEGIN … COMMIT. On SQLite the lock keeps it out of
-            # another task's open transaction on the shared connection.
-            async with self._write_lock:
-                await self.db.execute(*upsert)
+            # the common case: one statement, atomic and committed on its own
+            await self.write(*upsert)
             return
         async with self.transaction() as db:
             if plan is not None:

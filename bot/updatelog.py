@@ -3,7 +3,6 @@ marked applied with the state it changed, answered once its replies are sent (bo
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -18,36 +17,35 @@ class UpdateLog:
     """The store's methods for the updates table (mixed into bot.store.Store)."""
 
     db: Any  # aiosqlite's Connection, or bot.pgdb.PgConnection (the same interface)
-    _write_lock: asyncio.Lock
+
+    async def write(self, sql: str, params: Any = ()) -> Any:
+        raise NotImplementedError  # bot.store.Store.write
 
     async def receive_update(
         self, update_id: int, user_id: int | None, payload: str, now: datetime
     ) -> bool:
         """Record an update before it is confirmed to the Bot API; False if it was seen
         before (a redelivery: it is not handled again)."""
-        async with self._write_lock:
-            cur = await self.db.execute(
-                "INSERT INTO updates (update_id, user_id, payload, received_at)"
-                " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                (update_id, user_id, payload, _iso(now)),
-            )
-            return cur.rowcount > 0
+        cur = await self.write(
+            "INSERT INTO updates (update_id, user_id, payload, received_at)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (update_id, user_id, payload, _iso(now)),
+        )
+        return bool(cur.rowcount > 0)
 
     async def finish_update(self, update_id: int, state: str = "answered") -> None:
         """The update's replies went out (or finally failed): forget its contents."""
-        async with self._write_lock:
-            await self.db.execute(
-                "UPDATE updates SET state = ?, payload = NULL, replies = NULL WHERE update_id = ?",
-                (state, update_id),
-            )
+        await self.write(
+            "UPDATE updates SET state = ?, payload = NULL, replies = NULL WHERE update_id = ?",
+            (state, update_id),
+        )
 
     async def keep_replies(self, update_id: int, replies: list[dict[str, Any]]) -> None:
         """The replies of an applied update that are still to be sent (after a partial resend)."""
-        async with self._write_lock:
-            await self.db.execute(
-                "UPDATE updates SET replies = ? WHERE update_id = ?",
-                (json.dumps(replies, ensure_ascii=False), update_id),
-            )
+        await self.write(
+            "UPDATE updates SET replies = ? WHERE update_id = ?",
+            (json.dumps(replies, ensure_ascii=False), update_id),
+        )
 
     async def unfinished_updates(self) -> list[dict[str, Any]]:
         """Updates a stopped process left behind, oldest first: received (to handle) or
@@ -66,12 +64,11 @@ class UpdateLog:
 
     async def prune_updates(self, before: datetime) -> int:
         """Forget answered updates older than `before` (Telegram redelivers within a day)."""
-        async with self._write_lock:
-            cur = await self.db.execute(
-                "DELETE FROM updates WHERE state IN ('answered', 'failed') AND received_at < ?",
-                (_iso(before),),
-            )
-            return cur.rowcount
+        cur = await self.write(
+            "DELETE FROM updates WHERE state IN ('answered', 'failed') AND received_at < ?",
+            (_iso(before),),
+        )
+        return int(cur.rowcount)
 
 
 async def mark_applied(db: Any, update_id: int, replies: list[dict[str, Any]] | None) -> None:
