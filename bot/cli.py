@@ -1,5 +1,5 @@
 """The `merchant-bot` command: run (Telegram), chat (offline playground), content-check,
-console-link (a login link to the operator web console)."""
+console-link (a login link to the operator web console), migrate-db (SQLite → PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -190,6 +190,27 @@ def cmd_console_link(args: argparse.Namespace) -> int:
     return asyncio.run(print_link(settings, args.operator_id))
 
 
+def cmd_migrate_db(args: argparse.Namespace) -> int:
+    """`merchant-bot migrate-db --to URL`: copy the SQLite BOT_DATABASE into PostgreSQL."""
+    from bot.migratedb import MigrationError, migrate_db
+
+    settings = load_settings()
+    try:
+        summary = asyncio.run(
+            migrate_db(
+                settings.bot_database,
+                args.to,
+                files_dir=settings.bot_files_dir,
+                replace=args.replace,
+            )
+        )
+    except MigrationError as exc:
+        print(f"merchant-bot: migrate-db: {exc}", file=sys.stderr)
+        return exc.status
+    print(summary)
+    return 0
+
+
 def cmd_content_check(args: argparse.Namespace) -> int:
     """`merchant-bot content-check`."""
     from bot.content_check import main as check_main
@@ -253,6 +274,19 @@ def parser() -> argparse.ArgumentParser:
     link.add_argument(
         "operator_id", type=int, help="an operator's Telegram user id (BOT_ADMIN_IDS)"
     )
+    migrate = sub.add_parser(
+        "migrate-db",
+        help="copy the SQLite database BOT_DATABASE into an empty PostgreSQL database, in one "
+        "transaction (stop the bot first)",
+    )
+    migrate.add_argument(
+        "--to", required=True, metavar="URL", help="the target, postgresql://user:pass@host/db"
+    )
+    migrate.add_argument(
+        "--replace",
+        action="store_true",
+        help="delete what the target already holds before copying (otherwise refused)",
+    )
     return p
 
 
@@ -264,6 +298,7 @@ def main(argv: list[str] | None = None) -> int:
         "chat": cmd_chat,
         "content-check": cmd_content_check,
         "console-link": cmd_console_link,
+        "migrate-db": cmd_migrate_db,
     }
     try:
         return handlers[args.command](args)

@@ -72,7 +72,7 @@ def _schema_of(conn: sqlite3.Connection) -> dict[str, frozenset[str]]:
 
 
 @lru_cache(maxsize=16)
-def _expected_schema(version: int) -> dict[str, frozenset[str]]:
+def expected_schema(version: int) -> dict[str, frozenset[str]]:
     """The tables and columns migrations 1..version create (built in memory)."""
     conn = sqlite3.connect(":memory:")
     try:
@@ -158,7 +158,7 @@ def _check_schema(path: Path | str, conn: sqlite3.Connection) -> None:
             )
         return
     missing = []
-    for table, columns in sorted(_expected_schema(version).items()):
+    for table, columns in sorted(expected_schema(version).items()):
         if table not in tables:
             missing.append(f"table {table}")
         else:

@@ -36,9 +36,12 @@ POSTGRES: PostgresServer | None = None  # set by conftest.py when STORE is postg
 _DATABASES: dict[str, str] = {}
 
 
-def store_target(path: Path) -> Path | str:
+def store_target(path: Path | str) -> Path | str:
     """Where a test's store lives: the SQLite file itself, or the PostgreSQL database that
-    stands for it (the same path gives the same database, so a restart finds its data)."""
+    stands for it (the same path gives the same database, so a restart finds its data); a
+    postgresql:// URL given instead of a path is that database itself."""
+    if isinstance(path, str):
+        return path
     if STORE != "postgresql":
         return path
     if POSTGRES is None:
@@ -65,7 +68,7 @@ def query_store(path: Path, sql: str, params: tuple[object, ...] = ()) -> list[t
         return [tuple(r) for r in conn.execute(translate(sql) if params else sql, params)]
 
 
-async def open_store(path: Path) -> Store:
+async def open_store(path: Path | str) -> Store:
     """Store.open on the test's store (see store_target)."""
     return await Store.open(store_target(path))
 
@@ -98,7 +101,7 @@ class RunningBot:
 @asynccontextmanager
 async def running_bot(
     server: BotApiServer,
-    db_path: Path,
+    db_path: Path | str,
     *,
     clock: Clock | None = None,
     admin_ids: frozenset[int] = frozenset(),
@@ -108,7 +111,8 @@ async def running_bot(
     console: bool = False,
     webhook: WebhookOptions | None = None,
 ) -> AsyncIterator[RunningBot]:
-    """Start the Application against `server` with the database at `db_path`; stop it after."""
+    """Start the Application against `server` with the database at `db_path` (or a
+    postgresql:// URL, then with `files_dir`); stop it after."""
     store = await open_store(db_path)
     server.continue_update_ids(await store.last_update_id())  # a new server, an old database
     runtime = Runtime(
@@ -117,7 +121,7 @@ async def running_bot(
         clock=clock or ShiftedClock(),
         timezone=ZoneInfo(timezone),
         admin_ids=admin_ids,
-        files_dir=files_dir or db_path.parent / "files",
+        files_dir=files_dir or Path(db_path).parent / "files",
     )
     tracker = UpdateTracker()
     async with serving(
