@@ -9,8 +9,11 @@ order (a per-user lock) while different chats proceed concurrently.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
+from contextlib import nullcontext
 from datetime import datetime
 from typing import Any, Literal, cast
 
@@ -28,6 +31,7 @@ from telegram.ext import (
 
 from bot import callbacks, documents, inbox, presenter
 from bot.content import Content
+from bot.replica import Liveness
 from bot.request import AiohttpRequest
 from bot.runtime import Runtime
 from flows import router
@@ -48,6 +52,9 @@ from flows.core import (
 )
 
 log = logging.getLogger(__name__)
+
+ELSEWHERE = "elsewhere"  # an update another replica handled (or is handling) already
+FINISHED = "finished"  # an update recorded as finished by its handler, under the lock
 
 Observer = Callable[[Update], Awaitable[None]]
 
@@ -138,8 +145,9 @@ async def run_operator(
     *,
     update_id: int | None = None,
     operator_chat: int | None = None,
-) -> Screen:
-    """Carry out an operator command on another merchant; the operator's confirmation.
+) -> Screen | None:
+    """Carry out an operator command on another merchant; the operator's confirmation (None
+    when another replica carried out that update already).
 
     A status change is committed with the operator's update marked applied, keeping the push
     and a confirmation, so that a crash before they are sent does not lose them."""
@@ -148,6 +156,8 @@ async def run_operator(
         return router.stats_screen(await runtime.store.stage_counts(runtime.admin_ids))
     target = int(order.target or 0)
     async with runtime.locks.hold(target):
+        if update_id is not None and not await runtime.store.still_received(update_id):
+            return None
         state = await runtime.store.load_merchant(target)
         if state.created:
             return router.unknown_merchant(target)
@@ -199,11 +209,33 @@ def make_dispatch(
         try:
             final = await handle(update, ctx) or "answered"
         finally:
-            await runtime.store.finish_update(update.update_id, final)
+            if final not in (ELSEWHERE, FINISHED):
+                await runtime.store.finish_update(update.update_id, final)
 
-    async def handle(update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> str | None:
+    async def replay(row: dict[str, Any], ctx: ContextTypes.DEFAULT_TYPE) -> None:
+        """Handle, under its merchant's lock already held, an update of theirs recorded
+        earlier than the one at hand and not handled yet (see handle)."""
+        update = Update.de_json(json.loads(row["payload"]), ctx.bot)
+        final = "failed"
+        try:
+            final = await handle(update, ctx, held=True) or "answered"
+        except Exception:
+            log.exception("update %s (handled before a later one) failed", row["update_id"])
+        finally:
+            if final not in (ELSEWHERE, FINISHED):
+                await runtime.store.finish_update(update.update_id, final)
+
+    async def handle(
+        update: Update, ctx: ContextTypes.DEFAULT_TYPE, *, held: bool = False
+    ) -> str | None:
         """Decode, decide, commit, then answer and show; "failed" if the replies could not
-        be delivered."""
+        be delivered, ELSEWHERE if another replica handled it.
+
+        Under the merchant's lock, their updates recorded earlier and not handled yet go
+        first: with several replicas (or a webhook's parallel requests) a later update may
+        take the lock before an earlier one, and with it the earlier ones are handled here,
+        in the order Telegram numbered them; whoever holds the earlier one then finds it
+        done. `held`: called for such an earlier update (the lock is held already)."""
         user = update.effective_user
         chat = update.effective_chat
         if user is None or (chat is not None and chat.type != ChatType.PRIVATE):
@@ -233,7 +265,14 @@ def make_dispatch(
         chat_id = chat.id if chat else user.id
         answered = False
         try:
-            async with runtime.locks.hold(user.id):
+            async with nullcontext() if held else runtime.locks.hold(user.id):
+                if not held:
+                    earlier, waiting = await runtime.store.in_order(user.id, update.update_id)
+                    for row in earlier:
+                        await replay(row, ctx)
+                    if not waiting:
+                        answered = True  # with the rest, by whoever handled it
+                        return ELSEWHERE
                 state = await runtime.store.load_merchant(user.id)
                 now = runtime.clock.now().astimezone(runtime.timezone)
                 flow_ctx = Context(content.catalog, now, user.id in runtime.admin_ids)
@@ -280,11 +319,18 @@ def make_dispatch(
                 if login is not None:
                     link = await console_link(ctx, login)
                     await presenter.deliver(ctx.bot, presenter.render(content, link, chat_id))
+                if order is None:
+                    # finished before the lock is let go: the merchant's next update must not
+                    # find this one still waiting and handle it again (see above)
+                    await runtime.store.finish_update(update.update_id)
+                    return FINISHED
             if order is not None:
                 # outside the operator's own lock: the target merchant's lock is taken instead
                 reply = await run_operator(
                     ctx, runtime, order, now, update_id=update.update_id, operator_chat=chat_id
                 )
+                if reply is None:
+                    return ELSEWHERE
                 await presenter.deliver(ctx.bot, presenter.render(content, reply, chat_id))
         except Forbidden:
             log.info("user %s blocked the bot", user.id)
@@ -372,7 +418,17 @@ async def start_application(app: Application) -> None:
     await app.bot.set_my_commands(bot_commands(runtime.contents.default))
     await app.start()
     queue = cast(inbox.DurableQueue, app.update_queue)  # build_application's update queue
-    await inbox.recover(app.bot, runtime, queue, runtime.clock)
+    if runtime.store.dialect == "sqlite":  # one process: everything left is this process's
+        await inbox.recover(app.bot, runtime, queue, runtime.clock)
+        return
+    # PostgreSQL, where other replicas may be at work: what processes that are gone left,
+    # now and whenever one dies (bot.replica, bot.inbox.keep_recovering, stopped before the
+    # Application by stop_recovering)
+    liveness = runtime.store.liveness = Liveness(runtime.store.db.pool.conninfo)
+    runtime.store.owner = await liveness.start()  # let go when the store closes
+    await inbox.recover(app.bot, runtime, queue, runtime.clock, liveness=liveness)
+    sweeper = asyncio.create_task(inbox.keep_recovering(app.bot, runtime, queue, liveness))
+    app.bot_data["sweeper"] = sweeper
 
 
 async def start_polling(app: Application, *, timeout: int = 30) -> None:
@@ -386,10 +442,19 @@ async def start_polling(app: Application, *, timeout: int = 30) -> None:
 async def stop_polling(app: Application) -> None:
     """Stop polling and the Application (updates in progress are finished first); either may
     not have started (a start that failed half way)."""
+    await stop_recovering(app)
     if _updater(app).running:
         await _updater(app).stop()
     if app.running:
         await app.stop()
+
+
+async def stop_recovering(app: Application) -> None:
+    """Stop picking up other replicas' unfinished updates (start_application)."""
+    sweeper = app.bot_data.pop("sweeper", None)
+    if sweeper is not None:
+        sweeper.cancel()
+        await asyncio.gather(sweeper, return_exceptions=True)
 
 
 def _updater(app: Application) -> Updater:

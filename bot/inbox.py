@@ -19,6 +19,7 @@ import asyncio
 import json
 import logging
 import sqlite3
+from contextlib import nullcontext
 from datetime import timedelta
 from typing import Any
 
@@ -27,6 +28,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError
 
 from bot import presenter
 from bot.clock import Clock
+from bot.replica import Liveness
 from bot.runtime import Runtime
 from bot.store import Store
 
@@ -43,6 +45,7 @@ class DurableQueue(asyncio.Queue[object]):
         self.store = store
         self.clock = clock
         self.duplicates = 0
+        self.requeued: set[int] = set()  # recorded earlier, queued again by recover
 
     async def put(self, item: Any) -> None:
         """Record a new update, then queue it; a redelivered one is dropped.
@@ -70,41 +73,46 @@ class DurableQueue(asyncio.Queue[object]):
         await super().put(item)
 
 
-async def recover(bot: Bot, runtime: Runtime, queue: DurableQueue, clock: Clock) -> tuple[int, int]:
+async def recover(
+    bot: Bot,
+    runtime: Runtime,
+    queue: DurableQueue,
+    clock: Clock,
+    *,
+    liveness: Liveness | None = None,
+) -> tuple[int, int]:
     """After a stop: handle what was received but not applied, send what was applied but not
     answered. Returns (requeued, replies sent). A reply that cannot be sent through a Bot API
-    outage stays kept for the next start; one to a chat that blocked the bot is dropped."""
+    outage stays kept for the next start; one to a chat that blocked the bot is dropped.
+
+    `liveness` (several replicas on PostgreSQL, bot.replica): only what processes that are
+    gone left. Another replica may pick up the same at the same moment: an update requeued
+    here is found done under the merchant's lock if the other handled it (bot.app), and kept
+    replies are sent only if they are still kept once that lock is held."""
     store = runtime.store
     await store.prune_updates(clock.now() - KEEP_ANSWERED)
     requeued = resent = 0
-    for row in await store.unfinished_updates():
+    rows = await store.unfinished_updates()
+    if liveness is not None:
+        gone = await liveness.gone({r["owner"] for r in rows if r["owner"] is not None})
+        rows = [r for r in rows if r["owner"] is None or r["owner"] in gone]
+    for row in rows:
+        update_id = row["update_id"]
         if row["state"] == "received":
+            if update_id in queue.requeued:
+                continue  # still waiting in this process's queue
             if row["payload"]:
+                queue.requeued.add(update_id)
                 await queue.requeue(Update.de_json(json.loads(row["payload"]), bot))
                 requeued += 1
             else:
-                await store.finish_update(row["update_id"], "failed")
+                await store.finish_update(update_id, "failed")
             continue
-        kept = json.loads(row["replies"] or "[]")
-        while kept:
-            out = presenter.Rendered.from_kept(kept[0])
-            try:
-                await presenter.deliver(bot, out)
-                resent += 1
-            except Forbidden:
-                await store.set_reachable(out.chat_id, False)  # private chat: the user's id
-            except BadRequest as exc:
-                log.warning("update %s: a kept reply was refused: %s", row["update_id"], exc)
-            except NetworkError as exc:
-                log.warning(
-                    "update %s: kept replies wait for the next start: %s", row["update_id"], exc
-                )
-                break
-            kept.pop(0)
-        if kept:
-            await store.keep_replies(row["update_id"], kept)
-        else:
-            await store.finish_update(row["update_id"])
+        user = row["user_id"]
+        async with runtime.locks.hold(user) if user is not None else nullcontext():
+            kept = await store.kept_replies(update_id)
+            if kept is not None:
+                resent += await _send_kept(bot, runtime, update_id, kept)
     if requeued or resent:
         log.warning(
             "after the last stop: %d update(s) handled now, %d reply(ies) sent now",
@@ -112,3 +120,40 @@ async def recover(bot: Bot, runtime: Runtime, queue: DurableQueue, clock: Clock)
             resent,
         )
     return requeued, resent
+
+
+async def _send_kept(bot: Bot, runtime: Runtime, update_id: int, kept: list[Any]) -> int:
+    """Send an applied update's kept replies; how many were sent."""
+    store = runtime.store
+    sent = 0
+    while kept:
+        out = presenter.Rendered.from_kept(kept[0])
+        try:
+            await presenter.deliver(bot, out)
+            sent += 1
+        except Forbidden:
+            await store.set_reachable(out.chat_id, False)  # private chat: the user's id
+        except BadRequest as exc:
+            log.warning("update %s: a kept reply was refused: %s", update_id, exc)
+        except NetworkError as exc:
+            log.warning("update %s: kept replies wait for the next start: %s", update_id, exc)
+            break
+        kept.pop(0)
+    if kept:
+        await store.keep_replies(update_id, kept)
+    else:
+        await store.finish_update(update_id)
+    return sent
+
+
+async def keep_recovering(
+    bot: Bot, runtime: Runtime, queue: DurableQueue, liveness: Liveness, *, every: float = 5.0
+) -> None:
+    """Several replicas (PostgreSQL): what a replica that died left unfinished is picked up
+    by the others within `every` seconds of its death becoming known (bot.replica)."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await recover(bot, runtime, queue, runtime.clock, liveness=liveness)
+        except Exception:
+            log.exception("picking up unfinished updates failed; tried again later")

@@ -162,3 +162,49 @@ async def migrate(conn: PgConnection) -> int:
             await tx.execute("DELETE FROM schema_version")
             await tx.execute("INSERT INTO schema_version (version) VALUES (?)", (pending[-1][0],))
         return len(pending)
+
+
+# --- one merchant at a time across replicas -------------------------------------------------
+
+
+class MerchantLocks:
+    """A session-level advisory lock per merchant, so that replicas sharing the database
+    handle one merchant's updates one after the other (bot.runtime.KeyedLocks takes it after
+    the process's own lock: one session per merchant in progress, not per waiting update).
+
+    The sessions come from a pool of their own: a holder needs the store's pool for its
+    statements meanwhile, and sharing one pool could leave every connection waiting for a
+    lock whose holder waits for a connection. A replica that dies closes its sessions; the
+    server then frees their locks. Keys use the two-int4 key space of pg_advisory_lock, which
+    never meets the single-bigint keys of the migrations and the scheduler (bot.leader)."""
+
+    def __init__(self, conninfo: str, *, max_size: int = 32) -> None:
+        self.pool = AsyncConnectionPool(
+            conninfo, min_size=1, max_size=max_size, kwargs={"autocommit": True}, open=False
+        )
+        self._opened = False
+
+    @staticmethod
+    def key(user_id: int) -> tuple[int, int]:
+        """A Telegram id (up to 52 bits) as two signed int4."""
+
+        def int4(bits: int) -> int:
+            return bits - (1 << 32) if bits >= 1 << 31 else bits
+
+        return int4((user_id >> 32) & 0xFFFF_FFFF), int4(user_id & 0xFFFF_FFFF)
+
+    @asynccontextmanager
+    async def hold(self, user_id: int) -> AsyncIterator[None]:
+        if not self._opened:
+            self._opened = True
+            await self.pool.open(wait=True, timeout=10)
+        async with self.pool.connection() as conn:
+            await conn.execute("SELECT pg_advisory_lock(%s, %s)", self.key(user_id))
+            try:
+                yield
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock(%s, %s)", self.key(user_id))
+
+    async def close(self) -> None:
+        if self._opened:
+            await self.pool.close()

@@ -130,21 +130,31 @@ class ReminderLog:
                 [(state, _iso(sent_at) if sent_at else None, state, i) for i in ids],
             )
 
-    async def claim(self, reminder_id: int, due_at: str) -> bool:
+    async def claim(self, reminder_id: int, due_at: str, *, via: Any = None) -> bool:
         """Mark a pending reminder 'sending' (committed); False if it is no longer pending at
-        that moment (the merchant changed something since the pass read it: not sent now)."""
-        async with self.transaction() as db:
-            cur = await db.execute(
-                "UPDATE reminders SET state = 'sending', attempts = attempts + 1"
-                " WHERE id = ? AND state = 'pending' AND due_at = ?",
-                (reminder_id, due_at),
-            )
-            return cur.rowcount > 0
+        that moment (the merchant changed something since the pass read it: not sent now).
 
-    async def recover_interrupted(self) -> int:
-        """After a crash, a reminder left 'sending' may or may not have arrived: never resend."""
+        `via`: the PostgreSQL session holding the scheduler's leader lock (bot.leader): one
+        statement in autocommit there, so only the live leader can claim."""
+        sql = (
+            "UPDATE reminders SET state = 'sending', attempts = attempts + 1"
+            " WHERE id = ? AND state = 'pending' AND due_at = ?"
+        )
+        if via is not None:
+            cur = await via.execute(sql, (reminder_id, due_at))
+            return bool(cur.rowcount > 0)
         async with self.transaction() as db:
-            cur = await db.execute(
-                "UPDATE reminders SET state = 'uncertain' WHERE state = 'sending'"
-            )
-            return cur.rowcount
+            cur = await db.execute(sql, (reminder_id, due_at))
+            return bool(cur.rowcount > 0)
+
+    async def recover_interrupted(self, *, via: Any = None) -> int:
+        """A reminder left 'sending' by a process that stopped (or by an earlier leader) may or
+        may not have arrived: never resend. Run by the scheduler when it starts to lead (`via`:
+        the leader lock's session on PostgreSQL, as for claim)."""
+        sql = "UPDATE reminders SET state = 'uncertain' WHERE state = 'sending'"
+        if via is not None:
+            cur = await via.execute(sql)
+            return int(cur.rowcount)
+        async with self.transaction() as db:
+            cur = await db.execute(sql)
+            return int(cur.rowcount)

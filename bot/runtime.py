@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Coroutine
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -16,10 +16,12 @@ from bot.store import Store
 
 
 class KeyedLocks:
-    """One asyncio.Lock per key, dropped when nobody holds or waits for it."""
+    """One asyncio.Lock per key, dropped when nobody holds or waits for it; and, when the
+    store is shared by several processes (PostgreSQL), the database's lock of the key too."""
 
     def __init__(self) -> None:
         self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+        self.shared: Callable[[int], AbstractAsyncContextManager[None]] | None = None
 
     @asynccontextmanager
     async def hold(self, key: int) -> AsyncIterator[None]:
@@ -28,7 +30,11 @@ class KeyedLocks:
         self._locks[key] = (lock, users + 1)
         try:
             async with lock:
-                yield
+                if self.shared is None:
+                    yield
+                else:
+                    async with self.shared(key):
+                        yield
         finally:
             lock, users = self._locks[key]
             if users <= 1:
@@ -50,6 +56,10 @@ class Runtime:
     # Called after a merchant's reminder plan changed (the scheduler wakes up).
     on_plan_change: Callable[[], None] = lambda: None
     locks: KeyedLocks = field(default_factory=KeyedLocks)
+
+    def __post_init__(self) -> None:
+        # several replicas on one PostgreSQL: a merchant is handled by one at a time
+        self.locks.shared = self.store.merchant_locks
 
 
 T = TypeVar("T")

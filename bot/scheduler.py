@@ -6,6 +6,12 @@ back those in the merchant's quiet hours, and sends the rest paced under Telegra
 about 30 messages per second overall and 1 per second per chat. A reminder is marked
 'sending' (committed) before the request and 'sent' after it; one found 'sending' at start-up
 may have arrived, so it is never sent again ('uncertain').
+
+With several replicas on one PostgreSQL database, every replica runs a Scheduler and one of
+them leads (bot.leader): only the leader runs passes, so its one limiter paces all of them; it
+claims each reminder through the session holding the leader lock, so a leader that lost it
+sends nothing more; and the 'sending' → 'uncertain' recovery happens when a process starts to
+lead, never while another one is still sending. On SQLite the process always leads.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot import presenter
 from bot.inbox import KEEP_ANSWERED
+from bot.leader import Lease, lease_for
 from bot.runtime import Runtime
 from flows import reminders as rem
 
@@ -43,6 +50,7 @@ class Scheduler:
         per_second: float = 29.0,
         per_chat_interval: float = 1.0,
         workers: int = 32,
+        lease: Lease | None = None,
     ) -> None:
         self.runtime = runtime
         self.bot = bot
@@ -58,16 +66,27 @@ class Scheduler:
         self._task: asyncio.Task[None] | None = None
         self.stats: dict[str, int] = defaultdict(int)
         self._stats_changed = asyncio.Condition()
+        # Who delivers (bot.leader). Until `start` picks the store's election (and after
+        # `stop`), this process leads: a Scheduler driven by hand (run_due) is alone.
+        self._own_lease = lease is None
+        self.lease: Lease = lease or Lease()
+        self._recovered_term = 0  # the leader term whose interrupted sends were recovered
 
     async def start(self) -> None:
-        """Recover from an interrupted run, then deliver in the background."""
-        uncertain = await self.runtime.store.recover_interrupted()
-        if uncertain:
-            log.warning("%d reminder(s) were being sent at the last stop: not resent", uncertain)
+        """Join the election (PostgreSQL) and, when leading, recover from an interrupted run;
+        then deliver in the background whenever this process leads."""
+        if self._own_lease:
+            self.lease = lease_for(self.runtime.store)
+        self.lease.on_change = self._wake.set
+        await self.lease.start()
+        async with self._pass_lock:
+            await self._lead()
         self._task = asyncio.create_task(self._loop(), name="reminder-scheduler")
 
     async def stop(self) -> None:
-        """Stop after the pass in progress."""
+        """Stop (a send in flight is interrupted: the next leader marks it uncertain), then
+        give up the lead. Passes asked for by hand afterwards run as if alone, as before
+        `start`."""
         if self._task is not None:
             self._task.cancel()
             try:
@@ -75,6 +94,30 @@ class Scheduler:
             except asyncio.CancelledError:
                 pass
             self._task = None
+        await self.lease.stop()
+        self.lease, self._recovered_term = Lease(), 0
+
+    async def _lead(self) -> bool:
+        """Whether this process leads now; the first time in a term, first mark what an
+        earlier leader left 'sending' 'uncertain' (called with the pass lock held)."""
+        lease = self.lease
+        term = lease.term
+        if not lease.holds(term):
+            return False
+        if self._recovered_term == term:
+            return True
+        uncertain = await lease.recover(self.runtime.store)
+        if uncertain is None:
+            return False  # lost meanwhile
+        self._recovered_term = term
+        if uncertain:
+            log.warning("%d reminder(s) were being sent at the last stop: not resent", uncertain)
+        await self._count("elected")
+        if lease.took_over:
+            # the previous leader's last sends were within the last second or so: together
+            # with ours they must stay under the limits
+            await asyncio.sleep(self.per_chat_interval)
+        return lease.holds(term)
 
     async def _count(self, name: str, n: int = 1) -> None:
         """Count an outcome and tell whoever waits for it (tests, the playground)."""
@@ -99,45 +142,59 @@ class Scheduler:
             await self.runtime.store.prune_updates(now - KEEP_ANSWERED)
 
     def wake(self) -> None:
-        """Look again now (a plan changed, or the clock was moved)."""
+        """Look again now (a plan changed, or the clock was moved); on a replica that does not
+        lead, tell the leader (bot.leader: NOTIFY)."""
         self._wake.set()
+        if not self.lease.leading:
+            self.lease.announce()
 
     async def _loop(self) -> None:
         """Run passes forever, sleeping until the next due time (at most MAX_SLEEP)."""
         while True:
+            if not self.lease.leading:
+                await self.lease.elected()
             # cleared before the pass, so a wake-up during the pass is not lost
             self._wake.clear()
+            delay = MAX_SLEEP
             try:
                 await self.run_due()
                 await self._prune()
+                delay = await self._sleep_for()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # a fault must not stop the reminders for good
+            except Exception:  # a fault (the database away) must not stop the reminders
                 log.exception("reminder pass failed; retrying shortly")
-            delay = MAX_SLEEP
-            upcoming = await self.runtime.store.next_due()
-            now = self.runtime.clock.now()
-            if upcoming is not None and upcoming > now:
-                delay = min(MAX_SLEEP, (upcoming - now).total_seconds())
-            elif upcoming is not None and rem.in_quiet_hours(now, self.runtime.timezone):
-                # due but held for the night: look again when the quiet hours end
-                quiet_left = rem.quiet_end(now, self.runtime.timezone) - now
-                delay = min(MAX_SLEEP, quiet_left.total_seconds())
+            if not self.lease.leading:
+                continue
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=max(delay, 0.05))
             except TimeoutError:
                 pass
 
+    async def _sleep_for(self) -> float:
+        """Seconds until the next pass: the soonest due time, the end of the quiet hours when
+        something due is held for the night, at most MAX_SLEEP."""
+        upcoming = await self.runtime.store.next_due()
+        now = self.runtime.clock.now()
+        if upcoming is not None and upcoming > now:
+            return min(MAX_SLEEP, (upcoming - now).total_seconds())
+        if upcoming is not None and rem.in_quiet_hours(now, self.runtime.timezone):
+            quiet_left = rem.quiet_end(now, self.runtime.timezone) - now
+            return min(MAX_SLEEP, quiet_left.total_seconds())
+        return MAX_SLEEP
+
     async def run_due(self) -> int:
         """One pass: deliver everything due now; returns how many were sent.
 
         Passes never overlap (a pass asked for while one runs waits for it), so no reminder
-        can be picked up twice."""
+        can be picked up twice. A replica that does not lead delivers nothing (0)."""
         async with self._pass_lock:
-            return await self._run_due()
+            if not await self._lead():
+                return 0
+            return await self._run_due(self.lease.term)
 
-    async def _run_due(self) -> int:
-        """The pass itself."""
+    async def _run_due(self, term: int) -> int:
+        """The pass itself, as the leader of `term` (it ends early if the lead is lost)."""
         now = self.runtime.clock.now()
         rows = await self.runtime.store.due_reminders(now)
         if not rows:
@@ -161,9 +218,9 @@ class Scheduler:
 
         async def worker() -> None:
             nonlocal sent
-            while not queue.empty():
+            while not queue.empty() and self.lease.holds(term):
                 row = queue.get_nowait()
-                if await self._deliver(row):
+                if await self._deliver(row, term):
                     sent += 1
 
         await asyncio.gather(*(worker() for _ in range(min(self.workers, len(ready)))))
@@ -197,8 +254,10 @@ class Scheduler:
             plan = rem.plan(state.data, catalog, runtime.timezone, now)
             await runtime.store.replan(user_id, plan, now)
 
-    async def _deliver(self, row: dict[str, Any]) -> bool:
-        """Send one reminder; record the outcome. True if delivered."""
+    async def _deliver(self, row: dict[str, Any], term: int) -> bool:
+        """Send one reminder; record the outcome. True if delivered.
+
+        Paced first, then claimed (as the leader of `term`) right before the request."""
         store = self.runtime.store
         content = self.runtime.contents.for_language(row["language"])
         today = self.runtime.clock.now().astimezone(self.runtime.timezone).date()
@@ -209,10 +268,11 @@ class Scheduler:
             data["route"] = current
         screen = rem.reminder_screen(row["kind"], row["key"], data, today)
         out = presenter.render(content, screen, row["chat_id"])
-        if not await store.claim(row["id"], row["due_at"]):
-            await self._count("moot", 1)  # changed since this pass read it
-            return False
         await self._pace(row["chat_id"])
+        if not await self.lease.claim(store, row["id"], row["due_at"], term):
+            if self.lease.holds(term):
+                await self._count("moot", 1)  # changed since this pass read it
+            return False
         try:
             await presenter.deliver(self.bot, out, on_retry=self._retrying)
         except RetryAfter:

@@ -115,6 +115,15 @@ class Store(ReminderLog, UpdateLog):
         self.hot: Any = hot or db
         self._loop_conn = hot
         self.dialect = dialect
+        # PostgreSQL: one merchant at a time across replicas (bot.pgdb.MerchantLocks)
+        self._merchant_locks: Any = None
+        if dialect == "postgresql":
+            from bot.pgdb import MerchantLocks
+
+            self._merchant_locks = MerchantLocks(db.pool.conninfo)
+        self.merchant_locks = self._merchant_locks.hold if self._merchant_locks else None
+        self.owner: int | None = None  # set while serving on PostgreSQL (bot.replica)
+        self.liveness: Any = None  # bot.replica.Liveness, let go at close
         # SQLite: one shared connection, one writer at a time. PostgreSQL: each statement or
         # transaction takes its own pooled connection and the server orders the writes.
         self._write_lock: Any = asyncio.Lock() if dialect == "sqlite" else contextlib.nullcontext()
@@ -186,6 +195,10 @@ class Store(ReminderLog, UpdateLog):
 
     async def close(self) -> None:
         """Close the connections."""
+        if self.liveness is not None:
+            await self.liveness.stop()
+        if self._merchant_locks is not None:
+            await self._merchant_locks.close()
         await self.db.close()
         if self._loop_conn is not None and self._loop_conn is not self.db:
             await self._loop_conn.close()

@@ -17,6 +17,8 @@ class UpdateLog:
     """The store's methods for the updates table (mixed into bot.store.Store)."""
 
     db: Any  # aiosqlite's Connection, or bot.pgdb.PgConnection (the same interface)
+    hot: Any  # the connection of an update's own statements (bot.store.Store)
+    owner: int | None  # the process recording updates (bot.replica; None on SQLite)
 
     async def write(self, sql: str, params: Any = ()) -> Any:
         raise NotImplementedError  # bot.store.Store.write
@@ -27,9 +29,9 @@ class UpdateLog:
         """Record an update before it is confirmed to the Bot API; False if it was seen
         before (a redelivery: it is not handled again)."""
         cur = await self.write(
-            "INSERT INTO updates (update_id, user_id, payload, received_at)"
-            " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            (update_id, user_id, payload, _iso(now)),
+            "INSERT INTO updates (update_id, user_id, payload, received_at, owner)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (update_id, user_id, payload, _iso(now), self.owner),
         )
         return bool(cur.rowcount > 0)
 
@@ -48,13 +50,41 @@ class UpdateLog:
         )
 
     async def unfinished_updates(self) -> list[dict[str, Any]]:
-        """Updates a stopped process left behind, oldest first: received (to handle) or
-        applied (replies to send)."""
+        """Updates not finished yet, oldest first: received (to handle) or applied (replies
+        to send), with the process that recorded them (`owner`, bot.replica)."""
         rows = await self.db.execute_fetchall(
-            "SELECT update_id, user_id, state, payload, replies FROM updates"
+            "SELECT update_id, user_id, state, payload, owner FROM updates"
             " WHERE state IN ('received', 'applied') ORDER BY update_id"
         )
         return [dict(row) for row in rows]
+
+    async def in_order(self, user_id: int, update_id: int) -> tuple[list[dict[str, Any]], bool]:
+        """Under the merchant's lock, before an update is handled: the merchant's updates
+        recorded before it and not handled yet, oldest first (received by another replica, or
+        left by a process that stopped: they go first), and whether this one still waits to
+        be handled (False: another replica did it already)."""
+        rows = await self.hot.execute_fetchall(  # the unfinished ones: a partial index
+            "SELECT update_id, payload FROM updates WHERE state IN ('received', 'applied')"
+            " AND user_id = ? AND update_id <= ? AND state = 'received' ORDER BY update_id",
+            (user_id, update_id),
+        )
+        earlier = [dict(r) for r in rows if r["update_id"] != update_id and r["payload"]]
+        return earlier, any(r["update_id"] == update_id for r in rows)
+
+    async def still_received(self, update_id: int) -> bool:
+        """Whether the update still waits to be handled (not by another replica already)."""
+        rows = await self.hot.execute_fetchall(
+            "SELECT 1 FROM updates WHERE update_id = ? AND state = 'received'", (update_id,)
+        )
+        return bool(rows)
+
+    async def kept_replies(self, update_id: int) -> list[dict[str, Any]] | None:
+        """The replies an applied update still has to send; None if it is not applied (not
+        handled yet, or answered meanwhile)."""
+        rows = await self.hot.execute_fetchall(
+            "SELECT replies FROM updates WHERE update_id = ? AND state = 'applied'", (update_id,)
+        )
+        return json.loads(rows[0]["replies"] or "[]") if rows else None
 
     async def last_update_id(self) -> int | None:
         """The highest update_id ever received."""

@@ -28,7 +28,7 @@ from telegram.error import NetworkError
 from telegram.ext import Application
 
 from bot import httpserve, inbox
-from bot.app import start_application
+from bot.app import start_application, stop_recovering
 
 log = logging.getLogger(__name__)
 
@@ -125,4 +125,5 @@ class Webhook:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        await stop_recovering(self.app)
         await self.app.stop()

@@ -30,6 +30,23 @@ def postgres_store() -> Iterator[None]:
         harness.POSTGRES = None
 
 
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server whatever the pass: the suite's when it has one, else one for
+    the test file (skipped, with the reason, where PostgreSQL cannot run)."""
+    if harness.POSTGRES is not None:
+        yield harness.POSTGRES
+        return
+    binaries, why = find_binaries()
+    if binaries is None:
+        pytest.skip(why)
+    server = PostgresServer.start(binaries)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests of SQLite itself (its files, refusals, bytes on disk) are skipped, with the
     reason, when the suite runs on PostgreSQL."""

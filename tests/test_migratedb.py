@@ -46,21 +46,6 @@ def local(y: int, mo: int, d: int, h: int = 0, mi: int = 0) -> datetime:
     return datetime(y, mo, d, h, mi, tzinfo=SH)
 
 
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[PostgresServer]:
-    """The suite's PostgreSQL server when it has one, else one for this file."""
-    if harness.POSTGRES is not None:
-        yield harness.POSTGRES
-        return
-    if BIN is None:
-        pytest.skip(WHY)
-    server = PostgresServer.start(BIN)
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 @pytest.fixture
 def target(postgres: PostgresServer, monkeypatch: pytest.MonkeyPatch) -> str:
     """A new, empty PostgreSQL database; the bot's own stores in this test are SQLite files."""

@@ -284,6 +284,7 @@ async def record(
     order = OperatorOrder("setstatus", target, status, note, f"operator:{operator_id}")
     now = console.now()
     screen = await run_operator(CallbackContext(console.app), runtime, order, now)
+    assert screen is not None  # None only for an update handled by another replica
     if screen.template != "operator_done":
         why = str(screen.data.get("error") or "")
         # an unknown merchant, or a result without a submission: nothing was changed
