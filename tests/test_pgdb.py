@@ -7,28 +7,16 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiosqlite
 import pytest
 
 from bot.pgdb import PgConnection, translate
-from tests.pgserver import PostgresServer, find_binaries
+from tests.pgserver import PostgresServer
 
-BIN, WHY = find_binaries()
 _names = itertools.count()
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[PostgresServer]:
-    if BIN is None:
-        pytest.skip(WHY)
-    server = PostgresServer.start(BIN)
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -17,7 +17,7 @@ import signal
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,31 +36,14 @@ from bot.store import Store
 from devserver.server import BotApiServer
 from flows import reminders as rem
 from flows.core import MerchantState
-from tests import harness
 from tests.harness import contents
-from tests.pgserver import PostgresServer, find_binaries
+from tests.pgserver import PostgresServer
 from tests.test_e2e_reminders import reminder_calls
 
 SH = ZoneInfo("Asia/Shanghai")
 SEEDED = datetime(2026, 9, 28, 9, 0, tzinfo=SH)  # submitted Fri 09-25: window opens 09-30
 DUE = datetime(2026, 9, 30, 10, 0, tzinfo=SH)
-BIN, WHY = find_binaries()
 _names = itertools.count()
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[PostgresServer]:
-    """The session's server when the suite runs on PostgreSQL, else one for this module."""
-    if harness.POSTGRES is not None:
-        yield harness.POSTGRES
-        return
-    if BIN is None:
-        pytest.skip(WHY)
-    server = PostgresServer.start(BIN)
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @dataclass
