@@ -181,11 +181,11 @@ async def run_operator(
         ]
         kept = list(pushes)
         if operator_chat is not None:
-            unsent = router.done_screen(target, order.status, order.note, None, "")
+            unsent = router.done_screen(target, order.status, order.note, None, "", now.date())
             kept.append(presenter.render(content, unsent, operator_chat))
         await commit(runtime, outcome, target, None, None, now, update_id=update_id, replies=kept)
         delivered, reason = await presenter.push(ctx.bot, runtime, target, pushes)
-    return router.done_screen(target, order.status, order.note, delivered, reason)
+    return router.done_screen(target, order.status, order.note, delivered, reason, now.date())
 
 
 async def console_link(ctx: ContextTypes.DEFAULT_TYPE, login: ConsoleLogin) -> Screen:

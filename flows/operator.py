@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
 from flows import journey, review
@@ -24,8 +24,8 @@ from flows.core import (
 )
 from flows.feature import Feature
 from flows.parsing import ascii_int, strip_invisible
+from flows.status import deadline_in, status_aliases
 from flows.status import refusal as status_refusal
-from flows.status import status_aliases
 
 MAX_NOTE = 500
 
@@ -148,8 +148,17 @@ def refused_order(state: MerchantState, order: OperatorOrder) -> Screen | None:
     return Screen("operator_usage", {"command": "setstatus", "error": why, **details})
 
 
-def done_screen(target: int, status: str, note: str, delivered: bool | None, reason: str) -> Screen:
-    """The operator's confirmation after a status change and its push."""
+def done_screen(
+    target: int,
+    status: str,
+    note: str,
+    delivered: bool | None,
+    reason: str,
+    today: date | None = None,
+) -> Screen:
+    """The operator's confirmation after a status change and its push; for 需补充, the
+    deadline read from the note (none found: no deadline reminder; already passed: said so)."""
+    deadline = deadline_in(note, today) if status == "need_more" and today else None
     return Screen(
         "operator_done",
         {
@@ -158,6 +167,8 @@ def done_screen(target: int, status: str, note: str, delivered: bool | None, rea
             "note": note,
             "delivered": delivered,
             "reason": reason,
+            "deadline": deadline.isoformat() if deadline else None,
+            "today": today.isoformat() if today else None,
         },
     )
 

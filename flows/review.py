@@ -165,19 +165,27 @@ def submit_after_route(out: Outcome, ctx: Context) -> Outcome:
 # --- status --------------------------------------------------------------------------------
 
 
+def reportable(data: MerchantData) -> tuple[str, ...]:
+    """The results a merchant may record themselves now, as /status offers them: under review,
+    the ones they do not have yet (they heard back first); once approved, 已入驻. A button of
+    an older screen offering anything else is stale (the operator may have recorded a result
+    since)."""
+    if not data.get("submitted_on"):
+        return ()
+    status = data.get("status")
+    if status in IN_REVIEW or status is None:
+        return tuple(s for s in ("approved", "need_more", "rejected") if s != status)
+    return ("joined",) if status == "approved" else ()
+
+
 def status_screen(out: Outcome, ctx: Context, *, edit: bool) -> Screen:
     """Current review status, expected window, what to do now."""
     data = out.state.data
     rows: list[tuple[Button, ...]] = []
     if not data.get("submitted_on"):
         rows.append((Button.of("menu_apply", "apply"),))
-    elif data.get("status") in IN_REVIEW or data.get("status") is None:
-        # the merchant heard back first: they can record the result themselves (not the one
-        # they have already)
-        results = [s for s in ("approved", "need_more", "rejected") if s != data.get("status")]
-        rows.append(tuple(Button.of(f"rep_{s}", "rep", s) for s in results))
-    elif data.get("status") == "approved":
-        rows.append((Button.of("rep_joined", "rep", "joined"),))
+    elif reports := reportable(data):
+        rows.append(tuple(Button.of(f"rep_{s}", "rep", s) for s in reports))
     rows.append((Button.of("next_step", "progress"), Button.of("main_menu", "menu")))
     need_more = data.get("need_more") or {}
     return Screen(

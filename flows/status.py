@@ -6,6 +6,7 @@ the reminder plan) cancels reminders it makes obsolete.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import date
 from typing import TYPE_CHECKING
@@ -54,8 +55,16 @@ def deadline_in(note: str, today: date) -> date | None:
             return date(int(match[1]), int(match[2]), int(match[3]))
         match = _MONTH_DAY.search(note)
         if match:
-            day = date(today.year, int(match[1]), int(match[2]))
-            return day if day >= today else date(today.year + 1, day.month, day.day)
+            # the year that puts the day nearest to today: "12月1日" written on 12-02 is the
+            # day before (passed), "1月5日" written in late December is next January's
+            month, day = int(match[1]), int(match[2])
+            candidates = []
+            for year in (today.year - 1, today.year, today.year + 1):
+                with contextlib.suppress(ValueError):  # 2月29日 outside a leap year
+                    candidates.append(date(year, month, day))
+            if not candidates:
+                return None
+            return min(candidates, key=lambda d: (abs((d - today).days), d < today))
     except ValueError:
         return None
     return None
@@ -122,6 +131,7 @@ def push_screen(out: Outcome, ctx: Context, *, note: str, by: str) -> Screen:
             "by": by,
             "route": data.get("route"),
             "deadline": (data.get("need_more") or {}).get("deadline"),
+            "today": ctx.today.isoformat(),  # a deadline already passed is said so
         },
         tuple(rows),
     )
@@ -132,7 +142,7 @@ def push_screen(out: Outcome, ctx: Context, *, note: str, by: str) -> Screen:
 
 def press_report(out: Outcome, ctx: Context, new: str) -> Outcome:
     """已通过 / 需补充 / 未通过 pressed on the status screen: ask to confirm."""
-    if not out.state.data.get("submitted_on"):
+    if new not in review.reportable(out.state.data):
         return REPORT.stale(out, ctx)
     out.screens.append(
         Screen(
@@ -146,12 +156,13 @@ def press_report(out: Outcome, ctx: Context, new: str) -> Outcome:
 
 
 def press_report_ok(out: Outcome, ctx: Context, new: str) -> Outcome:
-    """Confirmed: record the merchant's own report."""
-    if not out.state.data.get("submitted_on"):
-        return REPORT.stale(out, ctx)
+    """Confirmed: record the merchant's own report (a confirmation pressed twice, or after
+    the status changed, shows the status as it is now)."""
     if out.state.data.get("status") == new:
         out.screens.append(review.status_screen(out, ctx, edit=True))
         return out
+    if new not in review.reportable(out.state.data):
+        return REPORT.stale(out, ctx)
     out.notice = "saved"
     change_status(out, ctx, new, "", "merchant")
     out.screens[-1] = Screen(
@@ -192,6 +203,9 @@ def reminders_screen(out: Outcome, ctx: Context, *, edit: bool) -> Screen:
             "upcoming": [{"kind": p.kind, "due": p.due.isoformat()} for p in ahead],
             "muted": bool(settings.get("muted")),
             "fee_date": settings.get("fee_date"),
+            # a payment date of today whose morning reminder time has passed: no reminder
+            # will come, the screen says so and what to check
+            "fee_missed": _fee_reminder_passed(settings.get("fee_date"), ctx),
             "interval": settings.get("interval_days") or rem.DEFAULT_INTERVAL_DAYS,
             "status": out.state.data.get("status"),
             "route": out.state.data.get("route"),
@@ -199,6 +213,12 @@ def reminders_screen(out: Outcome, ctx: Context, *, edit: bool) -> Screen:
         tuple(rows),
         edit=edit,
     )
+
+
+def _fee_reminder_passed(fee_date: str | None, ctx: Context) -> bool:
+    if not fee_date or fee_date != ctx.today.isoformat():
+        return False
+    return rem.at_local(ctx.today, ctx.tz) <= ctx.now
 
 
 def _title(ctx: Context, kind: str, chosen: str | None) -> str:

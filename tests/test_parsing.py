@@ -689,6 +689,8 @@ def test_date_future_property(d):
         ("11月27日", TODAY),
         ("1月5日", date(2027, 1, 5)),  # the nearest 1月5日 is next year's
         ("5月20日", date(2027, 5, 20)),
+        ("明天", date(2026, 11, 28)),
+        ("后天", date(2026, 11, 29)),
     ],
 )
 def test_due_date_accepted(text, expected):
@@ -699,7 +701,7 @@ def test_due_date_accepted(text, expected):
     ("text", "code"),
     [
         ("", "empty"),
-        ("明天", "format"),
+        ("大后天", "format"),
         ("15号", "format"),
         ("/submitted 2026-12-15", "format"),
         ("2026-02-30", "invalid_date"),

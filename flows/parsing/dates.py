@@ -53,6 +53,7 @@ _MONTH_DAY = re.compile(
 
 
 _RELATIVE_DAYS = {"今天": 0, "今日": 0, "昨天": 1, "昨日": 1, "前天": 2}  # days back
+_AHEAD_DAYS = {"明天": 1, "明日": 1, "后天": 2}  # days ahead (a payment date)
 
 
 def parse_past_date(text: str, today: date) -> date:
@@ -84,7 +85,7 @@ def parse_past_date(text: str, today: date) -> date:
 def parse_due_date(text: str, today: date) -> date:
     """A day from ``today`` on (a payment date): a full date as parse_date reads it, a
     month and day without the year ("12月15日", "12-15"), taken as the nearest such day, or
-    今天 (昨天 / 前天, understood as parse_past_date reads them, are ``past``).
+    今天 / 明天 / 后天 (昨天 / 前天, understood as parse_past_date reads them, are ``past``).
 
     Codes: ``format``, ``invalid_date``, and ``past`` (before today; ``today`` in details).
     """
@@ -93,6 +94,8 @@ def parse_due_date(text: str, today: date) -> date:
         if _RELATIVE_DAYS[t]:
             raise ParseError("past", today=today)
         return today
+    if t in _AHEAD_DAYS:
+        return today + timedelta(days=_AHEAD_DAYS[t])
     m = _MONTH_DAY.fullmatch(t)
     if m is None:
         try:

@@ -1,0 +1,122 @@
+"""Defects found in the second playground walk (2026-12-02), each fixed and kept fixed here."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flows import router
+from flows.core import Command, OperatorOrder, Upload
+from flows.status import deadline_in
+from tests.flowkit import Session, actions, context, state_with, text_of
+
+SH = ZoneInfo("Asia/Shanghai")
+
+
+def at(y: int, mo: int, d: int, h: int = 10, mi: int = 0) -> datetime:
+    return datetime(y, mo, d, h, mi, tzinfo=SH)
+
+
+NOW = at(2026, 12, 2, 12, 28)
+SUBMITTED = {"route": "platform", "submitted_on": "2026-11-25", "status": "submitted"}
+
+
+# --- 1: an old 未通过 / 需补充 button must not overwrite the operator's result -----------------
+
+
+def test_an_old_result_button_after_the_operators_approval_is_stale():
+    s = Session(context(NOW), **SUBMITTED)
+    s.do(Command("status"))
+    offered = [args[0] for action, args in actions(s.screen) if action == "rep"]
+    assert offered == ["approved", "need_more", "rejected"]
+    # meanwhile the operator records the approval
+    s.state.data["status"] = "approved"
+    s.state.data["status_on"] = "2026-12-02"
+    for old in ("rejected", "need_more"):
+        out = s.press("rep", old)
+        assert out.notice == "stale" and s.screen.template == "status", old
+        out = s.press("repok", old)
+        assert out.notice == "stale" and not out.records, old
+    assert s.state.data["status"] == "approved"
+    # what the screen offers now still works
+    s.press("rep", "joined")
+    assert s.screen.template == "report_confirm"
+    out = s.press("repok", "joined")
+    assert s.state.data["status"] == "joined" and out.records
+
+
+def test_a_confirmation_pressed_twice_shows_the_status_not_a_stale_notice():
+    s = Session(context(NOW), **SUBMITTED)
+    s.press("rep", "approved")
+    s.press("repok", "approved")
+    out = s.press("repok", "approved")
+    assert out.notice != "stale" and s.screen.template == "status" and not out.records
+
+
+
+
+
+# --- 5: a file just over 20 MB must not read "20.0 MB, at most 20 MB" -------------------------
+
+
+def test_a_file_just_over_the_limit_reads_as_more_than_the_limit():
+    s = Session(context(NOW), route="platform")
+    s.do(Upload("f1", "big.pdf", 21_000_009, "document", "application/pdf"))
+    assert s.screen.template == "docs_refused"
+    shown = text_of(s.screen)
+    assert "20.1 MB" in shown and "最多 20 MB" in shown
+    s.do(Upload("f2", "big.pdf", 20 * 1024 * 1024 + 1, "document", "application/pdf"))
+    assert "20.1 MB" in text_of(s.screen)
+
+
+# --- 2 and 3: a need_more deadline that has passed is said so, never moved to next year ------
+
+
+def test_a_month_day_deadline_is_read_in_the_nearest_year():
+    today = NOW.date()
+    assert deadline_in("请于12月1日前补充", today) == date(2026, 12, 1)  # yesterday: passed
+    assert deadline_in("请于12月20日前补充", today) == date(2026, 12, 20)
+    assert deadline_in("请于1月5日前补充", today) == date(2027, 1, 5)
+    assert deadline_in("请于2月29日前补充", date(2027, 12, 1)) == date(2028, 2, 29)
+    assert deadline_in("请于2月30日前补充", today) is None
+
+
+def test_a_deadline_already_passed_is_said_so_to_the_merchant_and_the_operator():
+    for note in ("请于2026-12-01前补充", "请于12月1日前补充"):
+        outcome = router.apply_order(
+            state_with(10001, **SUBMITTED),
+            OperatorOrder("setstatus", 10001, "need_more", note, "operator:999"),
+            context(NOW),
+        )
+        [push] = outcome.screens
+        assert push.data["deadline"] == "2026-12-01"
+        shown = text_of(push)
+        assert "已经过了" in shown and "到期前我会提醒你" not in shown
+        # its reminder's moment has passed too: the store records it skipped, never sent
+        assert all(p.due < NOW for p in outcome.plan or () if p.kind == "need_more_deadline")
+        done = text_of(router.done_screen(10001, "need_more", note, True, "", NOW.date()))
+        assert "已经过了" in done and "不会收到到期提醒" in done
+    ahead = text_of(router.done_screen(10001, "need_more", "12月20日前", True, "", NOW.date()))
+    assert "到期前会提醒商家" in ahead
+    none = text_of(router.done_screen(10001, "need_more", "补营业执照", True, "", NOW.date()))
+    assert "没有写补充期限" in none
+
+
+# --- 4: a payment date of today after the reminder time; 明天 understood -----------------------
+
+
+def test_a_fee_date_of_today_after_ten_says_no_reminder_will_come_and_tomorrow_is_read():
+    s = Session(context(NOW), route="agency")  # 12:28, after the 10:00 reminder time
+    s.press("rfee")
+    s.send("今天")
+    assert s.screen.template == "reminders" and s.screen.data["fee_missed"]
+    assert "不会再单独提醒" in text_of(s.screen)
+    morning = Session(context(at(2026, 12, 2, 9, 30)), route="agency")
+    morning.press("rfee")
+    morning.send("今天")
+    assert not morning.screen.data["fee_missed"]  # the reminder comes at 10:00
+    for word, day in (("明天", "2026-12-03"), ("后天", "2026-12-04")):
+        s.press("rfee")
+        s.send(word)
+        assert s.state.data["reminders"]["fee_date"] == day, word
+        assert not s.screen.data["fee_missed"]
