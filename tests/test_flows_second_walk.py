@@ -53,9 +53,6 @@ def test_a_confirmation_pressed_twice_shows_the_status_not_a_stale_notice():
     assert out.notice != "stale" and s.screen.template == "status" and not out.records
 
 
-
-
-
 # --- 5: a file just over 20 MB must not read "20.0 MB, at most 20 MB" -------------------------
 
 
