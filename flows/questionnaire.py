@@ -33,6 +33,7 @@ subject's home with the notice "stale".
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
@@ -41,6 +42,8 @@ from flows.core import Button, Context, Outcome, Screen
 from flows.feature import Action, Arg, choice, number, token
 
 ANSWERS = ("yes", "no", "unsure")
+# In a question screen's data: the callback data of the press that shows it again.
+RESUME_WITH = "resume_with"
 REVIEW = "r"  # marks a question opened from a scorecard / summary: answering returns there
 # At most this many answers on one 改答案 page; with 上一页 / 下一页 and 返回 a screen keeps
 # to ten buttons or fewer (a phone shows them without scrolling).
@@ -330,10 +333,15 @@ class Questionnaire(Generic[H]):
     def question_screen(
         self, ctx: Context, subject: Subject[H], key: str, *, review: bool, edit: bool, **extra: Any
     ) -> Screen:
-        """One question, dressed by the topic (`extra` goes to its show_question)."""
+        """One question, dressed by the topic (`extra` goes to its show_question). It names
+        the press that shows it again (RESUME_WITH): a question typed meanwhile is answered
+        with a button back to it (flows.router)."""
         q = self.question(ctx, subject, key, review=review)
         rows = self._question_rows(ctx, subject, q)
-        return self.show_question(ctx, subject, q, rows, edit=edit, **extra)
+        screen = self.show_question(ctx, subject, q, rows, edit=edit, **extra)
+        again = self.ask_button("resume_question", subject, key, review=review)
+        resume = [again.action, *again.args]
+        return dataclasses.replace(screen, data={**screen.data, RESUME_WITH: resume})
 
     def show_next(
         self, out: Outcome, ctx: Context, subject: Subject[H], after: str | None

@@ -36,6 +36,7 @@ from flows.core import (
     pending_input,
 )
 from flows.feature import Action, Feature, merge, token
+from flows.questionnaire import RESUME_WITH
 
 # Intents answered by a short FAQ card from content/faq.yaml.
 FAQ_INTENTS = frozenset(
@@ -179,15 +180,19 @@ def _is_question(text: str, ctx: Context, *, raw: bool = False) -> bool:
     question's answer instead (see _offer_question).
 
     For free-form names (raw inputs: a company name such as "哪吒保底代运营") a question word
-    inside is not enough either: it must end like a question ("…靠谱吗", "…？")."""
+    inside is not enough either: it must end or begin like a question ("…靠谱吗", "…？",
+    "怎么发货")."""
     if ctx.catalog.intents.match(text) is None:
         return False
     ui = ctx.catalog["ui"]
     plain = ctx.catalog.intents.normalise(text)  # simplified, punctuation gone
     if raw:
-        ending = ui.get("question_endings", "")
         asked = text.rstrip().endswith(("?", "？"))
-        return asked or (bool(ending) and re.search(ending, plain) is not None)
+        return asked or any(
+            re.search(pattern, plain) is not None
+            for pattern in (ui.get("question_endings"), ui.get("question_openings"))
+            if pattern
+        )
     markers = ui.get("question_markers", "")
     return "?" in text or "？" in text or (bool(markers) and re.search(markers, plain) is not None)
 
@@ -358,9 +363,25 @@ def _handle(state: MerchantState, event: Event, ctx: Context) -> Outcome:
     interrupting = isinstance(event, (Command, Press)) and data.get("input")
     if interrupting and not (isinstance(event, Press) and event.action == "resume"):
         data["suspended"] = data.pop("input")
+    asking = data.pop("asking", None)  # the questionnaire question on screen, if any
     out = _dispatch(out, event, ctx)
     if interrupting and "input" not in out.state.data:
         _with_resume(out)
+    return _keep_asking(out, event, asking)
+
+
+def _keep_asking(out: Outcome, event: Event, asking: list[str] | None) -> Outcome:
+    """A questionnaire question (flows.questionnaire) stays "on screen" in the state; a
+    question typed meanwhile is answered with a 继续答题 button back to it. Any other event
+    leaves it (the merchant moved on)."""
+    data = out.state.data
+    last = out.screens[-1] if out.screens else None
+    if last is not None and last.data.get(RESUME_WITH):
+        data["asking"] = list(last.data[RESUME_WITH])
+    elif isinstance(event, Text) and asking and last is not None:
+        data["asking"] = asking
+        again = Button.of("resume_question", *asking)
+        out.screens[-1] = dataclasses.replace(last, buttons=((again,), *last.buttons))
     return out
 
 

@@ -15,6 +15,7 @@ dict. Each shape is described in full by the module that owns it:
     agency                                      flows/shortlist.py
     self_check, readiness                       flows/selfcheck.py
     input, suspended                            flows/core.py (pending text input)
+    asking                                      flows/router.py (a questionnaire question)
 """
 
 from __future__ import annotations
@@ -192,3 +193,4 @@ class MerchantData(Review, total=False):
     readiness: Answers
     input: PendingInput
     suspended: PendingInput  # an input interrupted by a command or a button (继续 restores it)
+    asking: list[str]  # the questionnaire question on screen: the press showing it again

@@ -146,7 +146,7 @@ async def test_fee_date_prompt_has_its_own_example_and_past_message(server, tmp_
         await m.send("/reminders")
         [prompt] = await press(m, "rem_fee")
         assert template(prompt) == "fee_prompt" and "/submitted" not in prompt.text
-        [bad] = await m.send("明天")
+        [bad] = await m.send("下个月中")
         assert template(bad) == "fee_prompt" and data(bad)["error"] == "format_date"
         assert "/submitted" not in bad.text
         assert data(bad)["example"] == "2026-12-15" and "2026-12-15" in bad.text

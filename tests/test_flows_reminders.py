@@ -142,7 +142,7 @@ def test_status_aliases_accept_codes_and_chinese_words():
         ("请于 2026-10-20 前补充", "2026-10-20"),
         ("截止2026年10月20日", "2026-10-20"),
         ("10月20日前补充品牌授权书", "2026-10-20"),
-        ("9月1日前", "2027-09-01"),
+        ("9月1日前", "2026-09-01"),  # 27 days ago is nearer than next September: passed
         ("没有日期", None),
         ("2026-02-30", None),
     ],
@@ -204,7 +204,7 @@ def test_fee_date_input_refuses_the_past_and_bad_formats():
     state = MerchantState(5, created=False, data={"route": "agency"})
     out = run(state, Press("rfee"), Text("2026-09-01"))
     assert out.screens[0].data["error"] == "past"
-    out = run(state, Press("rfee"), Text("明天"))
+    out = run(state, Press("rfee"), Text("下个月中"))
     assert out.screens[0].data["error"] == "format_date"
     out = run(state, Press("rfee"), Text("2026-12-15"))
     assert out.state.data["reminders"]["fee_date"] == "2026-12-15"

@@ -117,3 +117,48 @@ def test_a_fee_date_of_today_after_ten_says_no_reminder_will_come_and_tomorrow_i
         s.send(word)
         assert s.state.data["reminders"]["fee_date"] == day, word
         assert not s.screen.data["fee_missed"]
+
+
+# --- 7: a question typed into the company-name prompt is answered, not added -----------------
+
+
+def test_a_question_typed_as_a_company_name_is_answered_not_added():
+    s = Session(context(NOW), route="agency")
+    s.press("agadd")
+    for question in ("怎么发货", "如何选托管公司", "多久能审核完"):
+        s.send(question)
+        assert not s.state.data.get("agency", {}).get("candidates"), question
+        assert s.state.data["input"]["kind"] == "agency_name"  # the prompt stays open
+    # names with a question word inside are still names
+    for name in ("哪吒保底代运营", "快发货家居代运营"):
+        s.send(name)
+        names = [c["name"] for c in s.state.data["agency"]["candidates"]]
+        assert name in names, name
+        s.press("agadd")
+
+
+# --- 6: a question asked mid-questionnaire is answered with a way back to the question --------
+
+
+def test_a_question_typed_mid_questionnaire_offers_to_continue_it():
+    for route, start, answer in (("agency", None, "aga"), ("platform", ("sc",), "sca")):
+        s = Session(context(NOW), route=route)
+        if start is None:
+            s.press("agadd")
+            s.send("星河代运营")  # added: question 1 is on screen
+        else:
+            s.press(*start)
+            s.press("scn")
+        question = s.screen
+        [first] = [args for action, args in actions(question) if action == answer][:1]
+        s.press(answer, *first)  # answered: question 2 on screen
+        second = s.screen
+        s.send("怎么发货")
+        assert s.screen.template != second.template  # the shipping guide
+        [[again]] = [row for row in s.screen.buttons if row[0].label == "resume_question"]
+        s.press(again.action, *again.args)
+        assert s.screen.template == second.template and s.screen.data == second.data, route
+        # having moved on, a later question is answered without it
+        s.do(Command("status"))
+        s.send("审核要多久")
+        assert not [b for row in s.screen.buttons for b in row if b.label == "resume_question"]
