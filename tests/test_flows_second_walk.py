@@ -162,3 +162,25 @@ def test_a_question_typed_mid_questionnaire_offers_to_continue_it():
         s.do(Command("status"))
         s.send("审核要多久")
         assert not [b for row in s.screen.buttons for b in row if b.label == "resume_question"]
+
+
+# --- operators: /stats with no merchants, /merchant history in words --------------------------
+
+
+def test_stats_without_merchants_has_no_empty_headings_and_history_reads_in_chinese():
+    empty = {"total": 0, "route": {}, "status": {}, "unreachable": 0, "pending_reminders": 0}
+    shown = text_of(router.stats_screen(empty))
+    assert "共 0 位商家" in shown and "按路线" not in shown and "待发提醒：0 条" in shown
+    some = {**empty, "total": 2, "route": {"platform": 2}, "status": {"submitted": 2}}
+    assert "按路线" in text_of(router.stats_screen(some))
+    history = [
+        {"at": "2026-12-01T02:00:00+00:00", "by": "merchant", "old": None, "new": "submitted"}
+        | {"note": ""},
+        {"at": "2026-12-02T02:00:00+00:00", "by": "operator:999", "old": "submitted"}
+        | {"new": "approved", "note": ""},
+    ]
+    state = state_with(10001, **{**SUBMITTED, "status": "approved"})
+    extra = {"reminders": [], "unreachable": False}
+    card = text_of(router.merchant_card(state, history, context(NOW), extra))
+    assert "operator" not in card and "submitted" not in card and "approved" not in card
+    assert "运营 999" in card and "商家自己" in card and "审核通过" in card
