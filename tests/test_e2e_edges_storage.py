@@ -288,5 +288,5 @@ async def test_mydata_names_the_operator_role_never_the_operator_id(server, tmp_
 
         # operators still see who it was
         [card] = await op.send(f"/merchant {m.user_id}")
-        assert f"operator:{OPERATOR}" in card.text
+        assert f"运营 {OPERATOR}" in card.text
     assert_clean(server)
