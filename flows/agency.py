@@ -139,6 +139,7 @@ FEATURE = Feature(
     commands={"agency": cmd_agency},
     actions=(Action("agency", press_agency), *candidates.ACTIONS, *selfcheck.ACTIONS),
     inputs={NAME_INPUT: candidates.on_name},
+    inputs_when=route.on_route("agency"),  # candidates are route A's
     raw_inputs=frozenset({NAME_INPUT}),  # a company name may contain 靠谱, 保底…: never a question
     stage="qualify",
     seeds=check_seeds,

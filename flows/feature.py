@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from flows.core import CommandHandler, Context, InputHandler, Outcome
+from flows.core import CommandHandler, Context, InputHandler, Outcome, clear_input
 
 if TYPE_CHECKING:
     from flows.catalog import Catalog
@@ -130,7 +130,9 @@ class Feature:
 
     `home` shows the screen a stale press of this feature falls back to (in place); `stage`:
     the journey stage it serves (flows.journey), if any; `raw_inputs`: input kinds whose text
-    is never taken for a question (a company name may contain 靠谱)."""
+    is never taken for a question (a company name may contain 靠谱); `inputs_when`: the
+    condition under which its inputs apply (an input of route A's, restored by 继续填写 after
+    switching to route B, is closed with the stale answer instead)."""
 
     name: str
     home: HomeBuilder | None  # needed by a feature with actions
@@ -138,6 +140,7 @@ class Feature:
     actions: tuple[Action, ...] = ()
     inputs: Mapping[str, InputHandler] = field(default_factory=dict)
     raw_inputs: frozenset[str] = frozenset()
+    inputs_when: Condition | None = None
     stage: str | None = None
     # states deep inside the feature (five candidates…), where the content check and the
     # diagrams start walking so that their bounded walk reaches the deepest screens
@@ -152,6 +155,21 @@ class Feature:
         assert self.home is not None  # __post_init__
         out.notice = "stale"
         return self.home(out, ctx)
+
+    def guarded(self, handler: InputHandler) -> InputHandler:
+        """The input handler, or the stale answer (the input closed) when `inputs_when`
+        does not hold for the merchant now."""
+        when = self.inputs_when
+        if when is None:
+            return handler
+
+        def run(out: Outcome, ctx: Context, text: str) -> Outcome:
+            if not when(out.state.data):
+                clear_input(out)
+                return self.stale(out, ctx)
+            return handler(out, ctx, text)
+
+        return run
 
     def press(self, action: Action, out: Outcome, ctx: Context, raw: tuple[str, ...]) -> Outcome:
         """Decode the press's arguments and run its handler (or the stale answer: arguments
@@ -173,7 +191,7 @@ def merge(
         tables: tuple[tuple[dict[str, Any], Mapping[str, Any]], ...] = (
             (commands, feature.commands),
             (actions, {a.name: (feature, a) for a in feature.actions}),
-            (inputs, feature.inputs),
+            (inputs, {kind: feature.guarded(h) for kind, h in feature.inputs.items()}),
         )
         for table, own in tables:
             clash = set(table) & set(own)

@@ -258,6 +258,7 @@ FEATURES: tuple[Feature, ...] = (
 )
 COMMANDS, ACTIONS, INPUTS = merge(FEATURES)
 RAW_INPUTS = frozenset().union(*(f.raw_inputs for f in FEATURES))  # never taken for a question
+INPUTS_WHEN = {kind: f.inputs_when for f in FEATURES if f.inputs_when for kind in f.inputs}
 
 
 def _with_resume(out: Outcome) -> Outcome:
@@ -365,9 +366,21 @@ def _handle(state: MerchantState, event: Event, ctx: Context) -> Outcome:
         data["suspended"] = data.pop("input")
     asking = data.pop("asking", None)  # the questionnaire question on screen, if any
     out = _dispatch(out, event, ctx)
+    _close_inputs_out_of_place(out)
     if interrupting and "input" not in out.state.data:
         _with_resume(out)
     return _keep_asking(out, event, asking)
+
+
+def _close_inputs_out_of_place(out: Outcome) -> None:
+    """An open or suspended input whose feature no longer applies (route A's company name
+    after switching to route B: Feature.inputs_when) is closed, so no 继续填写 leads to it."""
+    data = out.state.data
+    for slot in ("input", "suspended"):
+        pending = data.get(slot)
+        when = INPUTS_WHEN.get(pending.get("kind", "")) if isinstance(pending, dict) else None
+        if when is not None and not when(data):
+            data.pop(slot, None)  # type: ignore[misc]
 
 
 def _keep_asking(out: Outcome, event: Event, asking: list[str] | None) -> Outcome:

@@ -184,3 +184,19 @@ def test_stats_without_merchants_has_no_empty_headings_and_history_reads_in_chin
     card = text_of(router.merchant_card(state, history, context(NOW), extra))
     assert "operator" not in card and "submitted" not in card and "approved" not in card
     assert "运营 999" in card and "商家自己" in card and "审核通过" in card
+
+
+# --- route A's company-name prompt does not survive a switch to route B -----------------------
+
+
+def test_the_company_name_prompt_is_closed_by_switching_to_route_b():
+    s = Session(context(NOW), route="agency")
+    s.press("agadd")
+    assert s.state.data["input"]["kind"] == "agency_name"
+    s.press("setroute", "platform")
+    assert "suspended" not in s.state.data and "input" not in s.state.data
+    assert not [b for row in s.screen.buttons for b in row if b.action == "resume"]
+    out = s.press("resume")  # an older 继续填写 button
+    assert out.notice == "stale"
+    s.send("星河代运营")
+    assert not (s.state.data.get("agency") or {}).get("candidates")
