@@ -1,14 +1,17 @@
 """`make bench` = `python -m bench`: throughput, latency, reminder fan-out and state at scale.
 
-    python -m bench                       # the issue's numbers (about 7 minutes on 2 cores)
-    python -m bench --quick               # small numbers: a smoke run (about 40 seconds)
+    python -m bench                       # the issues' numbers (about 40 minutes on 2 cores)
+    python -m bench --quick               # small numbers: a smoke run (about 3 minutes)
     python -m bench --merchants 200 --fanout 5000 --scale 100000 --rate 100
-    python -m bench --only conversation   # or sweep, fanout, scale, console (repeatable)
+    python -m bench --only conversation   # or sweep, fanout, scale, console, postgres,
+                                          # replicas, bigscale (repeatable)
 
 Every measurement starts a fresh emulator process (bench.emulator) and a fresh bot process
-(bench.conversation / bench.fanout / bench.scale); this process only orchestrates. Prints one
-table and writes the figures to bench/results-<timestamp>.json and, for a full run,
-bench/latest.json.
+(bench.conversation / bench.fanout / bench.scale), or several (bench.replica); this process
+only orchestrates. The PostgreSQL sections (postgres, replicas, and bigscale's second store)
+start their own server in a temporary directory (bench.postgres), or say in one line why they
+could not. Prints one table (bench.table) and writes the figures to
+bench/results-<timestamp>.json and, for a full run, bench/latest.json.
 """
 
 from __future__ import annotations
@@ -25,14 +28,26 @@ from datetime import datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
+from bench import pgconv, pgscale, postgres, replicas
 from bench import sweep as sweep_mod
 from bench.common import ROOT
 from bench.procs import Emulator, run_worker
+from bench.table import table
 
 HERE = Path(__file__).resolve().parent
-SECTIONS = ("conversation", "sweep", "fanout", "scale", "console")
+SECTIONS = (
+    "conversation",
+    "sweep",
+    "fanout",
+    "scale",
+    "console",
+    "postgres",  # the PostgreSQL column (bench.pgconv)
+    "replicas",  # 1 and 3 replicas on webhooks and PostgreSQL (bench.replicas)
+    "bigscale",  # --big-scale merchants on each store (bench.pgscale)
+)
+# issue 11: the fan-out with three replicas, as a share of the allowed 30/s
+REPLICA_FANOUT_SHARE = 0.95
 # The console's pages at scale (bench.console): the p99 server time to stay under, ms.
 CONSOLE_P99_MS = 100
 
@@ -234,6 +249,23 @@ def targets(res: dict[str, Any], args: argparse.Namespace) -> list[dict[str, Any
         add(f"start-up with {sc['merchants']:,} merchants (s)", sc["startup_s"], "< 2", goal_met)
         rest = sc["rss_rest_mb"]
         add(f"memory at rest with {sc['merchants']:,} merchants (MiB)", rest, "< 80", rest < 80)
+    rp = res.get("replicas")
+    if rp and not rp.get("skipped"):
+        fan = rp["fanout"]
+        share = fan["rate_share_of_allowed"]
+        floor = REPLICA_FANOUT_SHARE
+        add(
+            "fan-out with 3 replicas: rate as % of the allowed 30 per s",
+            None if share is None else share * 100,
+            f">= {floor * 100:.0f}",
+            share is not None and share >= floor,
+        )
+        add("fan-out with 3 replicas: 429s", fan["http_429"], "== 0", fan["http_429"] == 0)
+        add("fan-out with 3 replicas: duplicates", fan["duplicates"], "== 0", not fan["duplicates"])
+    bs = res.get("bigscale")
+    if bs:
+        for name, value, goal, met in pgscale.targets(bs):
+            add(name, value, goal, met)
     co = res.get("console")
     if co:
         worst = max(co["pages"].items(), key=lambda kv: kv[1]["server_ms"]["p99"])
@@ -248,196 +280,6 @@ def targets(res: dict[str, Any], args: argparse.Namespace) -> list[dict[str, Any
     return out
 
 
-# --- the table ----------------------------------------------------------------------------
-
-
-def _fmt(value: Any, digits: int = 1) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, bool):
-        return "yes" if value else "NO"
-    if isinstance(value, float):
-        return f"{value:,.{digits}f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
-
-
-def table(res: dict[str, Any]) -> str:
-    rows: list[tuple[str, str, str]] = []
-
-    def section(title: str) -> None:
-        rows.append((f"[{title}]", "", ""))
-
-    def row(name: str, ours: Any, base: Any = None, digits: int = 1) -> None:
-        rows.append(("  " + name, _fmt(ours, digits), "" if base is None else _fmt(base, digits)))
-
-    conv = res.get("conversation")
-    if conv:
-        c, o = conv["closed"], conv["open"]
-        section(
-            f"conversation: {c['ours']['merchants']} merchants x "
-            f"{c['ours']['steps_per_merchant']} steps; columns: ours | echo baseline"
-        )
-        row(
-            "closed loop: answers per second",
-            c["ours"]["answers_per_s"],
-            c["echo"]["answers_per_s"],
-        )
-        spread = {
-            bot: "–".join(
-                f"{f(x['answers_per_s'] for x in c['repeats'][bot]):.0f}" for f in (min, max)
-            )
-            for bot in ("ours", "echo")
-        }
-        row("closed loop: answers per second, min–max of runs", spread["ours"], spread["echo"])
-        row(
-            f"closed loop: ours / baseline (median of {len(c['repeats']['ours'])})",
-            c["ratio"],
-            digits=2,
-        )
-        row(
-            "closed loop: latency p50 ms",
-            c["ours"]["latency_ms"]["p50"],
-            c["echo"]["latency_ms"]["p50"],
-        )
-        row(
-            "closed loop: latency p99 ms",
-            c["ours"]["latency_ms"]["p99"],
-            c["echo"]["latency_ms"]["p99"],
-        )
-        rate = o["ours"]["offered_per_s"]
-        row("open loop: offered updates per second", rate, o["echo"]["offered_per_s"])
-        for p in ("p50", "p95", "p99"):
-            row(
-                f"open loop: latency {p} ms", o["ours"]["latency_ms"][p], o["echo"]["latency_ms"][p]
-            )
-        row(
-            "open loop: load generator behind schedule p99 ms",
-            o["ours"]["lateness_ms"]["p99"],
-            o["echo"]["lateness_ms"]["p99"],
-        )
-        row(
-            "CPU s per 1,000 updates (closed)",
-            c["ours"]["cpu_s_per_1000_updates"],
-            c["echo"]["cpu_s_per_1000_updates"],
-            2,
-        )
-        row(
-            "CPU s per 1,000 updates (open)",
-            o["ours"]["cpu_s_per_1000_updates"],
-            o["echo"]["cpu_s_per_1000_updates"],
-            2,
-        )
-        split = o["ours"].get("cpu_split_s") or {}
-        if split.get("other_threads_s") is not None:
-            row(
-                "  of which in the aiosqlite thread (open)",
-                split["other_threads_s"] / max(1, o["ours"]["updates"]) * 1000,
-                digits=2,
-            )
-        row(
-            "bot CPU use, open loop (share of a core)",
-            o["ours"]["bot_cpu_util"],
-            o["echo"]["bot_cpu_util"],
-            2,
-        )
-        row(
-            "emulator CPU use, closed loop (share of a core)",
-            c["ours"]["server_cpu_util"],
-            c["echo"]["server_cpu_util"],
-            2,
-        )
-        row(
-            "peak memory MiB",
-            max(c["ours"]["peak_rss_mb"], o["ours"]["peak_rss_mb"]),
-            max(c["echo"]["peak_rss_mb"], o["echo"]["peak_rss_mb"]),
-        )
-        for key, label in (
-            ("lost", "lost answers"),
-            ("out_of_order", "out-of-order answers"),
-            ("wrong", "wrong answers"),
-            ("extra", "unexpected extra answers"),
-        ):
-            row(
-                f"{label} (closed + open)",
-                c["ours"][key] + o["ours"][key],
-                c["echo"][key] + o["echo"][key],
-            )
-        errors = sum(c["ours"]["errors"].values()) + sum(o["ours"]["errors"].values())
-        row("calls refused by the server (ours)", errors)
-    sw = res.get("sweep")
-    if sw:
-        section(
-            f"per-update cost, closed loop, medians of {sw['repeat']} runs; "
-            "columns: ours | echo baseline"
-        )
-        for name, ours, echo, digits in sweep_mod.rows(sw):
-            row(name, ours, echo, digits)
-        runtime = sw["runtime"]
-        section(
-            f"runtime changes, conversation x{runtime['level']} ({runtime['updates']:,} "
-            "updates), medians; columns: CPU s per 1,000 updates | answers/s"
-        )
-        for name, cpu, rate, digits in sweep_mod.ablation_rows(runtime):
-            row(name, cpu, rate, digits)
-    fan = res.get("fanout")
-    if fan:
-        section(f"reminder fan-out: {fan['n']:,} due at the same minute, 30/s and 1/s per chat")
-        row("time to deliver all, s", fan["time_to_all_s"])
-        row("achieved rate per s", fan["rate_per_s"], digits=2)
-        row("share of the allowed 30 per s", fan["rate_share_of_allowed"], digits=3)
-        row("429 answers", fan["http_429"])
-        row("duplicates", fan["duplicates"])
-        row("lost", fan["lost"])
-        row("bot CPU ms per reminder", fan["cpu_ms_per_reminder"], digits=2)
-        row("peak memory MiB", fan["peak_rss_mb"])
-    sc = res.get("scale")
-    if sc:
-        b = sc["build"]
-        section(
-            f"state at scale: {b['merchants']:,} merchants, {b['reminders']:,} reminders, "
-            f"{b['db_mb']:.0f} MiB database"
-        )
-        row("start-up s (Store.open … first getUpdates)", sc["startup_s"], digits=3)
-        row("cold start s (process spawn … first getUpdates)", sc["cold_start_s"], digits=2)
-        row("memory at rest MiB", sc["rss_rest_mb"])
-        row("peak memory MiB", sc["peak_rss_mb"])
-        lat = sc["status_latency_ms"]
-        row(f"/status latency p50 ms ({lat['count']} random merchants)", lat["p50"], digits=2)
-        row("/status latency p99 ms", lat["p99"], digits=2)
-        row("operator /stats query ms", sc["queries"]["stage_counts_ms"], digits=2)
-        row("scheduler next_due query ms", sc["queries"]["next_due_ms"], digits=3)
-    co = res.get("console")
-    if co:
-        b = co["build"]
-        section(
-            f"console at scale: {b['merchants']:,} merchants, {b['documents']:,} documents, "
-            f"{b['db_mb']:.0f} MiB; {co['requests']} requests a page; columns: server ms p50 | p99"
-        )
-        for name, page in co["pages"].items():
-            server = page["server_ms"]
-            row(f"{name}  {unquote(page['url'])[:40]}", server["p50"], server["p99"], 2)
-        for name, ms in co.get("baseline_ms", {}).items():
-            row(f"before: {name} (one query, best of 3) ms", ms, digits=2)
-    targets_ = res.get("targets") or []
-    if targets_:
-        section("targets")
-        for t in targets_:
-            rows.append(
-                (
-                    f"  {t['target']} {t['goal']}",
-                    _fmt(t["value"], 2),
-                    "met" if t["met"] else "MISSED",
-                )
-            )
-    width = max(len(r[0]) for r in rows) + 2
-    lines = []
-    for name, a, b in rows:
-        lines.append(name if not a and not b else f"{name:<{width}}{a:>12}  {b:>12}")
-    return "\n".join(lines)
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         prog="python -m bench",
@@ -447,6 +289,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--merchants", type=int, default=200, help="conversation load (200)")
     p.add_argument("--fanout", type=int, default=5000, help="reminders due at once (5000)")
     p.add_argument("--scale", type=int, default=100_000, help="merchants in the database")
+    p.add_argument(
+        "--big-scale", type=int, default=1_000_000, help="merchants on each store (1000000)"
+    )
     p.add_argument("--rate", type=float, default=100.0, help="open loop updates/s (100)")
     p.add_argument("--probes", type=int, default=1000, help="/status probes at scale (1000)")
     p.add_argument("--warmup", type=int, default=10, help="warm-up merchants per bot (10)")
@@ -466,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.merchants, args.fanout, args.scale = 20, 120, 5000
         args.probes, args.warmup, args.sweep_updates = 100, 3, 200
-        args.console_requests = 30
+        args.console_requests, args.big_scale = 30, 20_000
     if args.repeat is None:
         args.repeat = 1 if args.quick else 3
     sections = args.only or list(SECTIONS)
@@ -485,17 +330,29 @@ def main(argv: list[str] | None = None) -> int:
         "fanout": fanout,
         "scale": scale,
         "console": console,
+        "postgres": pgconv.run,
+        "replicas": replicas.run,
+        "bigscale": pgscale.run,
     }
     with tempfile.TemporaryDirectory(prefix="merchant-bench-") as tmp:
-        for name in SECTIONS:
-            if name in sections:
-                res[name] = runners[name](args, log, tmp)
+        try:
+            for name in SECTIONS:
+                if name in sections:
+                    res[name] = runners[name](args, log, tmp)
+        finally:
+            postgres.stop_shared()
     res["targets"] = targets(res, args)
     res["machine"]["loadavg_after"] = os.getloadavg()
     res["duration_s"] = time.monotonic() - started
     text = json.dumps(res, ensure_ascii=False, indent=1)
     (args.out / f"results-{stamp}.json").write_text(text + "\n", encoding="utf-8")
-    defaults = (args.merchants, args.fanout, args.scale, args.rate) == (200, 5000, 100_000, 100)
+    defaults = (args.merchants, args.fanout, args.scale, args.rate, args.big_scale) == (
+        200,
+        5000,
+        100_000,
+        100,
+        1_000_000,
+    )
     full = defaults and not args.quick and not args.only
     if full and not args.no_latest:
         (HERE / "latest.json").write_text(text + "\n", encoding="utf-8")
@@ -506,6 +363,8 @@ def main(argv: list[str] | None = None) -> int:
         f"commit {m['commit'] or '?'}"
     )
     print(table(res))
+    for line in postgres.skipped_lines(res):
+        print(line)
     print(
         f"figures: {args.out / f'results-{stamp}.json'}"
         + (" and bench/latest.json" if full and not args.no_latest else "")

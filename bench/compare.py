@@ -47,6 +47,44 @@ FIGURES: list[tuple[str, Callable[[dict[str, Any]], Any], bool]] = [
     ("start-up s at scale", lambda r: r["scale"]["startup_s"], False),
     ("memory at rest MiB at scale", lambda r: r["scale"]["rss_rest_mb"], False),
     ("/status p99 ms at scale", lambda r: r["scale"]["status_latency_ms"]["p99"], False),
+    # issue 11 (bench.pgconv, bench.replicas, bench.pgscale)
+    (
+        "PostgreSQL closed loop answers/s",
+        lambda r: r["postgres"]["closed"]["postgresql"]["answers_per_s"],
+        True,
+    ),
+    (
+        "PostgreSQL CPU s per 1,000 updates, open",
+        lambda r: r["postgres"]["open"]["postgresql"]["cpu_s_per_1000_updates"],
+        False,
+    ),
+    (
+        "3 replicas closed loop answers/s",
+        lambda r: r["replicas"]["closed"]["3"]["answers_per_s"],
+        True,
+    ),
+    (
+        "3 replicas open loop p99 ms",
+        lambda r: r["replicas"]["open"]["3"]["latency_ms"]["p99"],
+        False,
+    ),
+    ("3 replicas fan-out rate per s", lambda r: r["replicas"]["fanout"]["rate_per_s"], True),
+    ("start-up s, big scale, SQLite", lambda r: r["bigscale"]["sqlite"]["first_answer_s"], False),
+    (
+        "start-up s, big scale, PostgreSQL",
+        lambda r: r["bigscale"]["postgresql"]["first_answer_s"],
+        False,
+    ),
+    (
+        "/status p99 ms, big scale, SQLite",
+        lambda r: r["bigscale"]["sqlite"]["status_latency_ms"]["p99"],
+        False,
+    ),
+    (
+        "/status p99 ms, big scale, PostgreSQL",
+        lambda r: r["bigscale"]["postgresql"]["status_latency_ms"]["p99"],
+        False,
+    ),
 ]
 
 

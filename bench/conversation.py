@@ -39,7 +39,8 @@ async def run(p: dict[str, Any]) -> dict[str, Any]:
     async with AsyncExitStack() as stack, Control(p["ctl"]) as ctl:
         if p["bot"] == "ours":
             data = Path(stack.enter_context(tempfile.TemporaryDirectory(dir=p.get("tmp"))))
-            store = await Store.open(data / "bench.sqlite3")
+            # a postgresql:// URL (the PostgreSQL column, bench.pgconv) or a fresh SQLite file
+            store = await Store.open(p.get("database") or data / "bench.sqlite3")
             runtime = Runtime(
                 store=store,
                 contents=ContentRegistry(),

@@ -228,6 +228,8 @@ class Load:
             "calls": dict(s.methods),
             "unanswered_queries": len(self.server.pending_callback_queries()),
             "duration_s": span,
+            "first_queued_t": s.first_queued,
+            "last_answer_t": s.last_answer,
             "answers_per_s": s.answered / span if span > 0 else None,
             "offered_per_s": (updates - 1) / sent if sent > 0 else None,
             "latency_ms": {
@@ -262,6 +264,8 @@ class ControlApi:
             "wait_polling",
             "reminders",
             "summary",
+            "route",
+            "deliveries",
             "stop",
         ):
             app.router.add_post(f"/ctl/{name}", self._wrap(getattr(self, name)))
@@ -340,6 +344,20 @@ class ControlApi:
             "refused": dict(refused),
             "chat_ids": sorted(per_chat),
         }
+
+    async def route(self, public: str, local: list[str]) -> dict[str, Any]:
+        """Webhook deliveries to `public` go round robin to these local bases (replicas)."""
+        self.server.webhooks.route(public, *local)
+        return {}
+
+    async def deliveries(self) -> dict[str, Any]:
+        """Webhook deliveries so far, per local target and per answer status."""
+        targets: Counter[str] = Counter()
+        statuses: Counter[str] = Counter()
+        for d in self.server.webhooks.deliveries:
+            targets[d.target] += 1
+            statuses[str(d.status)] += 1
+        return {"targets": dict(targets), "statuses": dict(statuses)}
 
     async def summary(self) -> dict[str, Any]:
         return {
