@@ -1,6 +1,7 @@
-"""The store: SQLite (aiosqlite, WAL mode) by default, PostgreSQL when BOT_DATABASE is a
-postgresql:// URL (bot.pgdb, the same connection interface and SQL); numbered migrations at
-start-up, one transaction per change."""
+"""The store: SQLite (WAL mode) by default, PostgreSQL when BOT_DATABASE is a postgresql://
+URL (bot.pgdb, the same connection interface and SQL); numbered migrations at start-up, one
+transaction per change. On SQLite the writes and an update's own reads run on the event loop
+(bot.sqlitedb, `hot`), the slow reads in aiosqlite's thread (`db`)."""
 
 from __future__ import annotations
 

@@ -108,6 +108,7 @@ class Webhook:
             try:
                 hook._runner, hook.port = await httpserve.serve(web_app, options.host, options.port)
             except OSError:
+                await stop_recovering(app)
                 await app.stop()
                 raise
         await app.bot.set_webhook(
