@@ -33,14 +33,33 @@ ALLOWED_PER_SEC = 30.0
 PER_CHAT_PER_SEC = 1.0
 
 
+async def seed_under_review(store: Any, ids: range, catalog: Any) -> None:
+    """Merchants under review since SEEDED_AT, one save each: every one's window reminder
+    falls due at DUE (also what the replicas' fan-out seeds, bench.replicas)."""
+    from flows import reminders as rem
+    from flows.core import MerchantState
+
+    for uid in ids:
+        state = MerchantState(
+            uid,
+            created=True,
+            data={"route": "platform", "status": "submitted", "submitted_on": "2026-09-25"},
+        )
+        await store.save_merchant(
+            state,
+            chat_id=uid,
+            language="zh-hans",
+            now=SEEDED_AT,
+            plan=rem.plan(state.data, catalog, TZ, SEEDED_AT),
+        )
+
+
 async def run(p: dict[str, Any]) -> dict[str, Any]:
     from bot.clock import FixedClock
     from bot.content import ContentRegistry
     from bot.lifespan import serving
     from bot.runtime import Runtime
     from bot.store import Store
-    from flows import reminders as rem
-    from flows.core import MerchantState
 
     n = p["n"]
     ids = range(FIRST_ID, FIRST_ID + n)
@@ -50,20 +69,7 @@ async def run(p: dict[str, Any]) -> dict[str, Any]:
         catalog = contents.default.catalog
         clock = FixedClock(SEEDED_AT)
         seed_started = time.monotonic()
-        now = clock.now()
-        for uid in ids:
-            state = MerchantState(
-                uid,
-                created=True,
-                data={"route": "platform", "status": "submitted", "submitted_on": "2026-09-25"},
-            )
-            await store.save_merchant(
-                state,
-                chat_id=uid,
-                language="zh-hans",
-                now=now,
-                plan=rem.plan(state.data, catalog, TZ, now),
-            )
+        await seed_under_review(store, ids, catalog)
         seed_s = time.monotonic() - seed_started
         due = {r["due_at"] for r in await store.reminders_of(FIRST_ID)}
         runtime = Runtime(

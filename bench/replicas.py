@@ -249,30 +249,15 @@ def fanout_run(pg: postgres.PgServer, count: int, n: int, log: Path, tmp: str) -
 
 def _seed(url: str, n: int) -> float:
     """bench.fanout's merchants, straight into the database (not measured); seconds taken."""
-    from bench.fanout import SEEDED_AT as SEEDED
-    from bench.fanout import TZ
+    from bench.fanout import seed_under_review
     from bot.content import ContentRegistry
     from bot.store import Store
-    from flows import reminders as rem
-    from flows.core import MerchantState
 
     async def seed() -> None:
         store = await Store.open(url)
-        catalog = ContentRegistry().default.catalog
         try:
-            for uid in range(FANOUT_FIRST_ID, FANOUT_FIRST_ID + n):
-                state = MerchantState(
-                    uid,
-                    created=True,
-                    data={"route": "platform", "status": "submitted", "submitted_on": "2026-09-25"},
-                )
-                await store.save_merchant(
-                    state,
-                    chat_id=uid,
-                    language="zh-hans",
-                    now=SEEDED,
-                    plan=rem.plan(state.data, catalog, TZ, SEEDED),
-                )
+            ids = range(FANOUT_FIRST_ID, FANOUT_FIRST_ID + n)
+            await seed_under_review(store, ids, ContentRegistry().default.catalog)
         finally:
             await store.close()
 

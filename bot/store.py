@@ -114,7 +114,6 @@ class Store(ReminderLog, UpdateLog):
         # SQLite: the bot's writes and an update's own reads run on the event loop
         # (bot.sqlitedb); the rest (the console, the scheduler's scans) in aiosqlite's thread.
         self.hot: Any = hot or db
-        self._loop_conn = hot
         self.dialect = dialect
         # PostgreSQL: one merchant at a time across replicas (bot.pgdb.MerchantLocks)
         self._merchant_locks: Any = None
@@ -201,8 +200,8 @@ class Store(ReminderLog, UpdateLog):
         if self._merchant_locks is not None:
             await self._merchant_locks.close()
         await self.db.close()
-        if self._loop_conn is not None and self._loop_conn is not self.db:
-            await self._loop_conn.close()
+        if self.hot is not self.db:  # SQLite's event-loop connection
+            await self.hot.close()
 
     async def write(self, sql: str, params: Any = ()) -> Any:
         """One statement that writes, committed on its own (autocommit): one step instead of
