@@ -168,8 +168,7 @@ def scale(args: argparse.Namespace, log: Path, tmp: str) -> dict[str, Any]:
     built = scale_mod.build(db, args.scale)
     print("  state at scale: start-up, memory, /status …", file=sys.stderr, flush=True)
     with Emulator(log) as emulator:
-        run = run_worker(
-            "bench.scale",
+        run = scale_mod.started_twice(
             {
                 **emulator.urls,
                 "db": str(db),
@@ -179,7 +178,6 @@ def scale(args: argparse.Namespace, log: Path, tmp: str) -> dict[str, Any]:
             },
             log,
         )
-    run["cold_start_s"] = run["first_getupdates_at"] - run["spawned_at"]
     return {"build": built, **run}
 
 

@@ -132,22 +132,21 @@ def run(args: argparse.Namespace, log: Path, tmp: str) -> dict[str, Any]:
             if target is None:
                 continue
             print(f"  state at scale on {store}: start-up, /status …", file=sys.stderr, flush=True)
+            params = {
+                "db": target,
+                "files": f"{tmp}/files",
+                "now": scale_mod.NOW.isoformat(),
+                "merchants": n,
+                "probes": min(args.probes, n),
+                "first_update": True,
+            }
             with Emulator(log) as emulator:
-                out[store] = run_worker(
-                    "bench.scale",
-                    {
-                        **emulator.urls,
-                        "db": target,
-                        "files": f"{tmp}/files",
-                        "now": scale_mod.NOW.isoformat(),
-                        "merchants": n,
-                        "probes": min(args.probes, n),
-                        "first_update": True,
-                    },
-                    log,
-                )
-            got = out[store]
-            got["cold_start_s"] = got["first_getupdates_at"] - got["spawned_at"]
+                if store == "sqlite":  # after the bulk load, then a restart (see started_twice)
+                    out[store] = scale_mod.started_twice({**emulator.urls, **params}, log)
+                else:
+                    got = run_worker("bench.scale", {**emulator.urls, **params}, log)
+                    got["cold_start_s"] = got["first_getupdates_at"] - got["spawned_at"]
+                    out[store] = got
     finally:
         sqlite_path.unlink(missing_ok=True)
         if pg is not None and pg_url is not None:
@@ -172,6 +171,11 @@ def rows(res: dict[str, Any]) -> list[tuple[str, Any, Any, int]]:
         ("database MiB", b.get("sqlite_mb"), b.get("postgresql_mb"), 0),
         ("bulk load s (not measured by the bot)", b.get("sqlite_s"), b.get("postgresql_s"), 1),
         ("start-up s (Store.open … first update answered)", *pair("first_answer_s"), 3),
+        (
+            "  SQLite's first start after the file changed (whole-file check)",
+            *pair("after_change", "first_answer_s"),
+            3,
+        ),
         ("start-up s (Store.open … first getUpdates)", *pair("startup_s"), 3),
         ("cold start s (process spawn … first getUpdates)", *pair("cold_start_s"), 2),
         ("memory at rest MiB", *pair("rss_rest_mb"), 1),
@@ -194,7 +198,8 @@ def targets(res: dict[str, Any]) -> list[tuple[str, Any, str, bool]]:
         first = got.get("first_answer_s")
         out.append(
             (
-                f"start-up to first update, {n:,} merchants, {store} (s)",
+                f"start-up to first update, {n:,} merchants, {store}"
+                + (" (s, restart after a clean stop)" if "after_change" in got else " (s)"),
                 first,
                 f"< {STARTUP_S:g}",
                 first is not None and first < STARTUP_S,

@@ -334,6 +334,26 @@ def build(path: Path, n: int, seed: int = 7) -> dict[str, Any]:
     }
 
 
+def started_twice(params: dict[str, Any], log: Path) -> dict[str, Any]:
+    """The bot started on a SQLite file built by `build`, twice, with one emulator.
+
+    The first start is the one after a crash, a restore or any write by another program:
+    the file changed since the bot last closed it, so `PRAGMA quick_check` reads all of it
+    (bot.schema.check_database). The bot then stops cleanly, and the second start is a
+    restart after a clean stop (a deploy, a reboot): the header and schema are checked, not
+    every page. The second run is the measurement; the first one's start-up is kept beside
+    it under `after_change` (a few probes only)."""
+    from bench.procs import run_worker
+
+    first = run_worker("bench.scale", {**params, "probes": min(10, params["probes"])}, log)
+    run = run_worker("bench.scale", params, log)
+    for got in (first, run):
+        got["cold_start_s"] = got["first_getupdates_at"] - got["spawned_at"]
+    keep = ("startup_s", "first_answer_s", "cold_start_s", "phases_ms")
+    run["after_change"] = {k: first[k] for k in keep if k in first}
+    return run
+
+
 # --- the measurement, in the bot process ----------------------------------------------------
 
 

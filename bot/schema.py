@@ -3,6 +3,7 @@ refuse a file the bot must not use (not SQLite, damaged, another program's, a ne
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sqlite3
@@ -95,6 +96,10 @@ def check_database(path: Path | str) -> None:
     no tables at all for a new file, never above the newest migration shipped), and every
     table and column those migrations create is there. Tables or columns added beside them
     are tolerated.
+
+    quick_check reads the whole file (3 s for a million merchants), so it runs only when the
+    file may have changed since the bot last closed it cleanly (see unchanged_since_closed);
+    the header and the schema are checked at every start.
     """
     if str(path) == ":memory:":
         return
@@ -109,11 +114,12 @@ def check_database(path: Path | str) -> None:
         return  # SQLite takes an empty file for a new database
     if head != SQLITE_MAGIC:
         raise refused(path, "is not a SQLite database (wrong file, or encrypted?)")
+    whole = not unchanged_since_closed(path)  # before a connection of ours opens a WAL
     try:
         # mode=rw: never creates a file; nothing below writes to it
         conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=rw", uri=True)
         try:
-            _check_schema(path, conn)
+            _check_schema(path, conn, whole=whole)
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:
@@ -126,14 +132,15 @@ def check_database(path: Path | str) -> None:
         raise refused(path, f"cannot be opened ({one_line(str(exc))})") from None
 
 
-def _check_schema(path: Path | str, conn: sqlite3.Connection) -> None:
-    """check_database on an open connection: integrity first, then the schema's identity."""
+def _check_schema(path: Path | str, conn: sqlite3.Connection, *, whole: bool = True) -> None:
+    """check_database on an open connection: integrity first (of the whole file unless
+    `whole` is False), then the schema's identity."""
     # quick_check, not integrity_check: it reads every page and checks the b-tree structure,
     # the free list, cell sizes and record formats (what scrambled pages break, and what
     # made the bot die with "database disk image is malformed" after start-up), in O(N).
     # integrity_check also cross-checks every index against its table, O(N log N): minutes
     # on a large file at every start, for damage quick_check already catches in practice.
-    problems = [str(row[0]) for row in conn.execute("PRAGMA quick_check(3)")]
+    problems = [str(row[0]) for row in conn.execute("PRAGMA quick_check(3)")] if whole else ["ok"]
     if problems != ["ok"]:
         raise refused(
             path, f"is damaged (quick_check: {one_line(problems[0])}); restore it from a backup"
@@ -141,7 +148,7 @@ def _check_schema(path: Path | str, conn: sqlite3.Connection) -> None:
     version = int(conn.execute("PRAGMA user_version").fetchone()[0])
     known = len(migrations())
     tables = _schema_of(conn)
-    tables.pop("_probe", None)  # bot.config.check_writable_database's, if it was interrupted
+    tables.pop("_probe", None)  # an older merchant-bot's write probe, if it was interrupted
     if version > known:
         raise refused(
             path,
@@ -170,6 +177,72 @@ def _check_schema(path: Path | str, conn: sqlite3.Connection) -> None:
             f"says schema version {version} but lacks {shown}: another program's database?"
             " Point BOT_DATABASE at merchant-bot's own file",
         )
+
+
+# --- the file as the bot last closed it ------------------------------------------------------
+#
+# A file the bot closed cleanly (the last connection gone, its WAL checkpointed into the file
+# and removed) is known to be as SQLite left it. A mark beside it, `<file>-closed`, records the
+# file's identity and times at that moment. At the next start, a file whose device, inode,
+# size, mtime and ctime are still those, with no WAL holding changes, has not been written
+# since: not by a process that crashed (its WAL stays), not by another program, not restored
+# from a backup or copied over (a new inode or ctime; no program can set ctime back). Damage
+# the bot must refuse comes from such writes, or from the disk itself, which SQLite's own
+# checksums do not cover either way.
+
+
+def closed_mark(path: Path | str) -> Path:
+    """Where the mark of the file's last clean close is kept."""
+    return Path(f"{path}-closed")
+
+
+def _identity(path: Path | str) -> dict[str, int]:
+    st = os.stat(path)
+    return {
+        "dev": st.st_dev,
+        "ino": st.st_ino,
+        "size": st.st_size,
+        "mtime_ns": st.st_mtime_ns,
+        "ctime_ns": st.st_ctime_ns,
+    }
+
+
+def _wal_holds_changes(path: Path | str) -> bool:
+    try:
+        return os.stat(f"{path}-wal").st_size > 0
+    except FileNotFoundError:
+        return False
+
+
+def unchanged_since_closed(path: Path | str) -> bool:
+    """Whether the file is exactly as the bot last closed it cleanly (see above)."""
+    try:
+        mark = json.loads(closed_mark(path).read_text(encoding="utf-8"))
+        return not _wal_holds_changes(path) and mark == _identity(path)
+    except (OSError, ValueError):
+        return False
+
+
+def mark_closed(path: Path | str) -> None:
+    """After the store's last connection closed: mark the file as closed cleanly, when its
+    WAL is gone (another process still holding it open leaves it, and no mark)."""
+    if os.path.exists(f"{path}-wal"):
+        return
+    mark = closed_mark(path)
+    partial = mark.with_name(mark.name + ".partial")
+    try:
+        partial.write_text(json.dumps(_identity(path)), encoding="utf-8")
+        os.replace(partial, mark)  # whole or not at all
+    except OSError:
+        partial.unlink(missing_ok=True)  # no mark: the next start checks the whole file
+
+
+def forget_closed(path: Path | str) -> None:
+    """When the store opens the file: it is about to change."""
+    try:
+        closed_mark(path).unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 def split_sql(script: str) -> list[str]:

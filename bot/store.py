@@ -19,7 +19,16 @@ from typing import Any
 import aiosqlite
 
 from bot.reminderlog import ReminderLog
-from bot.schema import DatabaseRefused, check_database, migrations, one_line, refused, split_sql
+from bot.schema import (
+    DatabaseRefused,
+    check_database,
+    forget_closed,
+    mark_closed,
+    migrations,
+    one_line,
+    refused,
+    split_sql,
+)
 from bot.sqlitedb import LoopConnection
 from bot.updatelog import UpdateLog, mark_applied
 from flows.core import MerchantState, StatusChange
@@ -115,6 +124,7 @@ class Store(ReminderLog, UpdateLog):
         # (bot.sqlitedb); the rest (the console, the scheduler's scans) in aiosqlite's thread.
         self.hot: Any = hot or db
         self.dialect = dialect
+        self.path: Path | None = None  # SQLite's file, marked when closed cleanly (bot.schema)
         # PostgreSQL: one merchant at a time across replicas (bot.pgdb.MerchantLocks)
         self._merchant_locks: Any = None
         if dialect == "postgresql":
@@ -145,6 +155,7 @@ class Store(ReminderLog, UpdateLog):
             return store
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         await asyncio.to_thread(check_database, path)
+        forget_closed(path)  # until this store closes it cleanly
         db = await aiosqlite.connect(str(path), isolation_level=None)
         loop_conn: LoopConnection | None = None
         try:
@@ -162,6 +173,7 @@ class Store(ReminderLog, UpdateLog):
             loop_conn = LoopConnection(str(path))
             store = cls(db, hot=loop_conn)
             await store.migrate()
+            store.path = Path(path)
         except BaseException as exc:
             await db.close()  # its thread would otherwise keep the process from exiting
             if loop_conn is not None:
@@ -202,6 +214,8 @@ class Store(ReminderLog, UpdateLog):
         await self.db.close()
         if self.hot is not self.db:  # SQLite's event-loop connection
             await self.hot.close()
+        if self.path is not None:
+            mark_closed(self.path)  # the next start need not read the whole file again
 
     async def write(self, sql: str, params: Any = ()) -> Any:
         """One statement that writes, committed on its own (autocommit): one step instead of

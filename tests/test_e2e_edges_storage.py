@@ -15,6 +15,14 @@ from pathlib import Path
 
 import pytest
 
+from bot.config import check_writable_database
+from bot.schema import (
+    DatabaseRefused,
+    check_database,
+    closed_mark,
+    mark_closed,
+    unchanged_since_closed,
+)
 from bot.store import Store, migrations
 from devserver.server import BotApiServer
 from flows.core import MerchantState
@@ -109,6 +117,53 @@ async def test_scrambled_pages_after_the_100_byte_header_are_refused(tmp_path):
     line = await refused_at_start(tmp_path, db)
     assert "damaged" in line
     assert "cannot write" not in line  # what is wrong is the content, not the permissions
+
+
+@pytest.mark.sqlite_only
+async def test_a_file_closed_cleanly_and_untouched_since_is_not_read_whole_again(tmp_path):
+    """quick_check reads the whole file (seconds at a million merchants): after a clean stop
+    the next start skips it, and anything that may have changed the file brings it back."""
+    db = tmp_path / "bot.sqlite3"
+    content = await real_database(db)
+    assert unchanged_since_closed(db)
+    check_writable_database(db)  # `merchant-bot run`'s probe writes nothing
+    assert unchanged_since_closed(db)
+
+    # damage that no write made (the disk's own): accepted when the file looks untouched …
+    db.write_bytes(scrambled(content, len(content) // PAGE * 3 // 4 * PAGE))  # merchants' pages
+    assert not unchanged_since_closed(db)  # that write itself is seen
+    mark_closed(db)  # as if the bot had closed it so
+    check_database(db)  # header and schema only: the damage is not looked for
+    # … and refused as soon as anything may have changed it (here: the mark is gone)
+    closed_mark(db).unlink()
+    with pytest.raises(DatabaseRefused, match="damaged"):
+        check_database(db)
+
+
+@pytest.mark.sqlite_only
+async def test_what_counts_as_a_change_since_the_clean_close(tmp_path):
+    db = tmp_path / "bot.sqlite3"
+    await real_database(db)
+    store = await Store.open(db)  # open: the mark is dropped until the store closes
+    assert not closed_mark(db).exists()
+    state = MerchantState(1, created=True, data={"route": "platform"})
+    await store.save_merchant(state, chat_id=1, language="zh-hans", now=datetime.now(UTC))
+    mark_closed(db)  # even a mark written now does not count while the WAL holds changes
+    assert not unchanged_since_closed(db)
+    await store.close()
+    assert unchanged_since_closed(db)
+
+    copy = tmp_path / "restored.sqlite3"  # a backup copied back, times kept
+    copy.write_bytes(db.read_bytes())
+    os.utime(copy, ns=(db.stat().st_atime_ns, db.stat().st_mtime_ns))
+    closed_mark(copy).write_bytes(closed_mark(db).read_bytes())
+    assert not unchanged_since_closed(copy)  # another inode, another ctime
+
+    conn = sqlite3.connect(db)  # another program's write
+    conn.execute("UPDATE merchants SET language = 'en' WHERE user_id = 1")
+    conn.commit()
+    conn.close()
+    assert not unchanged_since_closed(db)
 
 
 @pytest.mark.sqlite_only

@@ -5,6 +5,7 @@ connection refuses any other thread."""
 from __future__ import annotations
 
 import asyncio
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,6 +31,30 @@ async def test_the_wal_stays_bounded_under_steady_writes(tmp_path: Path):
     finally:
         await store.close()
     assert size < 16 * 2**20, size
+
+
+async def test_commits_are_checkpointed_in_a_thread_of_their_own(tmp_path: Path):
+    """A few commits, far below the 1,000 frames of SQLite's own checkpoint on the loop: the
+    store's checkpoint thread copies them into the database file within moments."""
+    path = tmp_path / "bot.sqlite3"
+    store = await Store.open(path)
+    try:
+        checkpointer = store.hot.checkpointer
+        await asyncio.sleep(0.1)  # the migrations' own commits, checkpointed
+        before = (os.stat(path).st_mtime_ns, checkpointer.runs)
+        for user_id in range(1, 21):
+            state = MerchantState(user_id, created=True, data={"route": "b", "n": "店" * 300})
+            await store.save_merchant(state, chat_id=user_id, language="zh-hans", now=NOW)
+        for _ in range(100):
+            if checkpointer.runs > before[1] and os.stat(path).st_mtime_ns != before[0]:
+                break
+            await asyncio.sleep(0.02)
+        frames = (path.with_name(path.name + "-wal").stat().st_size - 32) // (4096 + 24)
+        assert frames < 1000  # the loop's own checkpoint did not run
+        assert checkpointer.runs > before[1]
+        assert os.stat(path).st_mtime_ns != before[0]  # the frames reached the database file
+    finally:
+        await store.close()
 
 
 async def test_a_store_in_memory_is_one_database():
