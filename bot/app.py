@@ -34,6 +34,7 @@ from bot.content import Content
 from bot.replica import Liveness
 from bot.request import AiohttpRequest
 from bot.runtime import Runtime
+from bot.store import merchant_state
 from flows import router
 from flows.core import (
     Command,
@@ -266,14 +267,20 @@ def make_dispatch(
         answered = False
         try:
             async with nullcontext() if held else runtime.locks.hold(user.id):
-                if not held:
-                    earlier, waiting = await runtime.store.in_order(user.id, update.update_id)
-                    for row in earlier:
-                        await replay(row, ctx)
+                if held:
+                    state = await runtime.store.load_merchant(user.id)
+                else:
+                    earlier, waiting, row = await runtime.store.in_order(user.id, update.update_id)
+                    for pending in earlier:
+                        await replay(pending, ctx)
                     if not waiting:
                         answered = True  # with the rest, by whoever handled it
                         return ELSEWHERE
-                state = await runtime.store.load_merchant(user.id)
+                    state = (
+                        await runtime.store.load_merchant(user.id)  # changed by those
+                        if earlier
+                        else merchant_state(user.id, row)
+                    )
                 now = runtime.clock.now().astimezone(runtime.timezone)
                 flow_ctx = Context(content.catalog, now, user.id in runtime.admin_ids)
                 outcome = router.handle(state, event, flow_ctx)

@@ -16,14 +16,16 @@ Checkpoints (copying the WAL's frames into the database, with an fsync) are the 
 of a write: about 16 µs a frame, so SQLite's automatic checkpoint at 1,000 frames held the
 loop 15–30 ms once every few hundred commits, and that was the tail of `/status` (p99 11.8 ms
 against 4.3 ms without it, 20,000 merchants). `Checkpointer` now copies them in a thread of
-its own, 0.1 s after the loop's commits and at most ten times a second (PASSIVE: it never
-blocks a writer, and the fsync releases the GIL; every 10 ms was tried and cost 16 % more CPU
-per update at one merchant, in fsyncs). SQLite's automatic checkpoint stays on the loop's
-connection as the backstop: under steady writes the WAL never empties by itself (frames keep
-arriving while the thread copies), so at 1,000 frames the loop checkpoints what the thread
-has not copied yet (at most a tenth of a second's worth, not the whole WAL) and the WAL
-starts again from the top. Measured at 20,000 merchants, `/status` p99 11.8 → 5.5 ms. Without
-that backstop a thread alone was tried before and starved: the WAL grew without bound.
+its own: one after every 64 commits, or a quarter of a second after the last commit when
+fewer came (PASSIVE: it never blocks a writer, and the fsync releases the GIL). Each costs
+about a millisecond of CPU, mostly the kernel's fsync, so they are counted in commits: one
+every 10 ms cost 16 % more CPU per update at one merchant, and ten a second 9 % more per
+reminder in the fan-out. SQLite's automatic checkpoint stays on the loop's connection as the
+backstop: under steady writes the WAL never empties by itself (frames keep arriving while
+the thread copies), so at 1,000 frames the loop checkpoints what the thread has not copied
+yet (at most 64 commits' worth, not the whole WAL) and the WAL starts again from the top.
+Measured at 20,000 merchants, `/status` p99 11.8 → 5.5 ms. Without that backstop a thread
+alone was tried before and starved: the WAL grew without bound.
 Another process writing the same file (a `merchant-bot` command) can still hold the loop for
 the moment its own write takes.
 """
@@ -43,35 +45,43 @@ log = logging.getLogger(__name__)
 
 
 class Checkpointer:
-    """PASSIVE checkpoints of one database file in a thread of its own, started `PAUSE` after
-    a commit, and again `PAUSE` after each one while commits keep coming (see above)."""
+    """PASSIVE checkpoints of one database file in a thread of its own (see above): one
+    after every `BATCH` commits of the loop's connection, or `IDLE` after the last commit
+    when fewer came; never two at once."""
 
-    PAUSE = 0.1  # s: at most one checkpoint per pause
+    BATCH = 64  # commits (a few hundred frames): one fsync for that many commits
+    IDLE = 0.25  # s
 
     def __init__(self, path: str) -> None:
         self.path = path
         self.runs = 0
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="sqlite-checkpoint")
         self._conn: sqlite3.Connection | None = None  # opened and used in that thread only
-        self._pending = False  # one scheduled or running
-        self._again = False  # a commit came while one ran
-        self._closed = False
+        self._commits = 0  # since the last checkpoint started
+        self._timer: asyncio.TimerHandle | None = None
         self._running: asyncio.Future[None] | None = None
+        self._closed = False
 
     def committed(self) -> None:
         """The loop's connection committed a write."""
-        if self._closed:
+        self._commits += 1
+        self._next()
+
+    def _next(self) -> None:
+        if self._closed or self._running is not None or not self._commits:
             return
-        if self._pending:
-            self._again = True
-            return
-        self._pending = True
-        asyncio.get_running_loop().call_later(self.PAUSE, self._start)
+        if self._commits >= self.BATCH:
+            self._start()
+        elif self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self.IDLE, self._start)
 
     def _start(self) -> None:
-        if self._closed:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._closed or self._running is not None:
             return
-        self._again = False
+        self._commits = 0
         self._running = asyncio.get_running_loop().run_in_executor(self._pool, self._checkpoint)
         self._running.add_done_callback(self._done)
 
@@ -83,12 +93,10 @@ class Checkpointer:
 
     def _done(self, fut: asyncio.Future[None]) -> None:
         self._running = None
-        self._pending = False
         if not fut.cancelled() and fut.exception() is not None:
             # a busy or failing checkpoint loses nothing: the loop's own one is the backstop
             log.warning("background checkpoint failed: %s", fut.exception())
-        if self._again:
-            self.committed()
+        self._next()  # the commits that came meanwhile
 
     def _close_conn(self) -> None:
         if self._conn is not None:
@@ -98,6 +106,9 @@ class Checkpointer:
     async def close(self) -> None:
         """After the one running (if any); its connection closed in its own thread."""
         self._closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         if self._running is not None:
             await asyncio.wait([self._running])
         await asyncio.get_running_loop().run_in_executor(self._pool, self._close_conn)

@@ -114,6 +114,19 @@ def _is_result(change: StatusChange) -> bool:
     )
 
 
+def merchant_state(user_id: int, row: Any | None) -> MerchantState:
+    """The merchant's state from their row (state, unreachable); a fresh one (created=True)
+    when there is none."""
+    if row is None:
+        return MerchantState(user_id, created=True)
+    return MerchantState(
+        user_id,
+        created=False,
+        data=json.loads(row["state"]),
+        unreachable=bool(row["unreachable"]),
+    )
+
+
 class Store(ReminderLog, UpdateLog):
     """All database access of the bot."""
 
@@ -281,15 +294,7 @@ class Store(ReminderLog, UpdateLog):
         rows = await self.hot.execute_fetchall(
             "SELECT state, unreachable FROM merchants WHERE user_id = ?", (user_id,)
         )
-        if not rows:
-            return MerchantState(user_id, created=True)
-        row = next(iter(rows))
-        return MerchantState(
-            user_id,
-            created=False,
-            data=json.loads(row["state"]),
-            unreachable=bool(row["unreachable"]),
-        )
+        return merchant_state(user_id, next(iter(rows), None))
 
     async def save_merchant(
         self,
