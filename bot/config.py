@@ -209,9 +209,10 @@ def require_token(settings: Settings) -> str:
 def check_writable_database(path: Path) -> None:
     """Fail early, in one line, when the database cannot be created or written.
 
-    BEGIN IMMEDIATE takes the write lock, which a read-only file, directory or filesystem
-    refuses; rolled back, it writes nothing, so a file the bot closed cleanly stays as it was
-    (and is not read whole again at start-up, bot.schema.unchanged_since_closed)."""
+    BEGIN IMMEDIATE takes the write lock, which a read-only file or filesystem refuses (a
+    read-only directory shows at Store.open, in one line too). Rolled back, it writes
+    nothing, so a file the bot closed cleanly stays as it was (and is not read whole again
+    at start-up, bot.schema.unchanged_since_closed)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(path, isolation_level=None)

@@ -161,6 +161,7 @@ class AiohttpRequest(BaseRequest):
             await self._slots.acquire()  # immediate when a slot is free
             return
         try:
-            await asyncio.wait_for(self._slots.acquire(), pool)
+            async with asyncio.timeout(pool):  # not wait_for: see bot.scheduler._loop
+                await self._slots.acquire()
         except TimeoutError as err:
             raise PoolTimeout from err

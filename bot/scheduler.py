@@ -167,7 +167,10 @@ class Scheduler:
             if not self.lease.leading:
                 continue
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout=max(delay, 0.05))
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a
+                # cancellation that meets the wake-up (stop() then waited for ever)
+                async with asyncio.timeout(max(delay, 0.05)):
+                    await self._wake.wait()
             except TimeoutError:
                 pass
 

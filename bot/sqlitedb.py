@@ -47,7 +47,8 @@ log = logging.getLogger(__name__)
 class Checkpointer:
     """PASSIVE checkpoints of one database file in a thread of its own (see above): one
     after every `BATCH` commits of the loop's connection, or `IDLE` after the last commit
-    when fewer came; never two at once."""
+    when fewer came; never two at once (SQLite refuses a second one: `truncate` runs on the
+    same thread too)."""
 
     BATCH = 64  # commits (a few hundred frames): one fsync for that many commits
     IDLE = 0.25  # s
@@ -58,6 +59,7 @@ class Checkpointer:
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="sqlite-checkpoint")
         self._conn: sqlite3.Connection | None = None  # opened and used in that thread only
         self._commits = 0  # since the last checkpoint started
+        self._last = 0.0  # the loop's time of the last commit
         self._timer: asyncio.TimerHandle | None = None
         self._running: asyncio.Future[None] | None = None
         self._closed = False
@@ -65,6 +67,7 @@ class Checkpointer:
     def committed(self) -> None:
         """The loop's connection committed a write."""
         self._commits += 1
+        self._last = asyncio.get_running_loop().time()
         self._next()
 
     def _next(self) -> None:
@@ -73,7 +76,18 @@ class Checkpointer:
         if self._commits >= self.BATCH:
             self._start()
         elif self._timer is None:
-            self._timer = asyncio.get_running_loop().call_later(self.IDLE, self._start)
+            self._timer = asyncio.get_running_loop().call_later(self.IDLE, self._idle)
+
+    def _idle(self) -> None:
+        """IDLE after the first of fewer than BATCH commits: start once IDLE passed since
+        the last one (a steady trickle reaches BATCH first)."""
+        self._timer = None
+        loop = asyncio.get_running_loop()
+        wait = self._last + self.IDLE - loop.time()
+        if wait > 0 and not self._closed:
+            self._timer = loop.call_later(wait, self._idle)
+        else:
+            self._start()
 
     def _start(self) -> None:
         if self._timer is not None:
@@ -85,11 +99,23 @@ class Checkpointer:
         self._running = asyncio.get_running_loop().run_in_executor(self._pool, self._checkpoint)
         self._running.add_done_callback(self._done)
 
-    def _checkpoint(self) -> None:
+    def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
             self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        return self._conn
+
+    def _checkpoint(self) -> None:
+        self._connection().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
         self.runs += 1
+
+    async def truncate(self) -> list[Any]:
+        """PRAGMA wal_checkpoint(TRUNCATE) on this thread, after the PASSIVE one in flight
+        (bot.store.scrub_deleted; the caller holds the store's write lock); its row."""
+
+        def run() -> list[Any]:
+            return self._connection().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+
+        return await asyncio.get_running_loop().run_in_executor(self._pool, run)
 
     def _done(self, fut: asyncio.Future[None]) -> None:
         self._running = None
@@ -105,6 +131,8 @@ class Checkpointer:
 
     async def close(self) -> None:
         """After the one running (if any); its connection closed in its own thread."""
+        if self._closed:
+            return
         self._closed = True
         if self._timer is not None:
             self._timer.cancel()
@@ -162,6 +190,8 @@ class LoopConnection:
             self.checkpointer.committed()
 
     async def close(self) -> None:
-        if self.checkpointer is not None:
-            await self.checkpointer.close()
-        self.conn.close()
+        try:
+            if self.checkpointer is not None:
+                await self.checkpointer.close()
+        finally:
+            self.conn.close()

@@ -80,13 +80,19 @@ async def scrub_deleted(store: Store) -> bool:
     new versions of the pages, which go to the WAL; the earlier versions, holding the deleted
     texts, stay in the main file until a checkpoint copies the new ones over them, and in the
     -wal file itself until it is rewritten. TRUNCATE checkpoints every frame, then cuts the
-    -wal file to zero bytes. True when it completed; False (logged) when a reader held it back:
-    the next checkpoint finishes the job.
+    -wal file to zero bytes. True when it completed; False (logged) when a reader held it back.
+
+    SQLite runs one checkpoint at a time and refuses a second at once, so it runs on the
+    checkpoint thread (bot.sqlitedb.Checkpointer), after a PASSIVE one in flight there.
     """
     if store.dialect != "sqlite":
         return True  # PostgreSQL keeps no WAL copy in the database's own files to checkpoint
+    checkpointer = getattr(store.hot, "checkpointer", None)
     async with store._write_lock:  # no transaction of another task is open meanwhile
-        rows = await store.db.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
+        if checkpointer is not None:
+            rows = await checkpointer.truncate()
+        else:  # a database in memory
+            rows = await store.db.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
     row = next(iter(rows), None)
     if row is not None and row[0]:
         log.warning("deleted data may stay in the WAL until the next checkpoint (busy)")

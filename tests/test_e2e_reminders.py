@@ -429,3 +429,17 @@ async def test_weekly_operation_checks_keep_coming_without_a_word_from_the_merch
             bot.scheduler.wake()
             await bot.scheduler.wait_for("sent", week)
         assert kinds(reminder_calls(server, 613)).count("operation_check") == 3
+
+
+async def test_the_scheduler_stops_when_woken_at_the_moment_it_is_stopped(server, tmp_path):
+    """A wake-up (a plan changed) in the same instant as stop(): the scheduler must still
+    stop. On Python 3.11, asyncio.wait_for swallowed that cancellation and the bot's shutdown
+    waited for ever (seen in the suite as a hang in a test's teardown)."""
+    async with running_bot(server, tmp_path / "db") as bot:
+        for _ in range(20):
+            await asyncio.sleep(0.01)  # the scheduler asleep, waiting to be woken
+            bot.scheduler.wake()
+            stopping = asyncio.ensure_future(bot.scheduler.stop())
+            done, _ = await asyncio.wait({stopping}, timeout=5)
+            assert done, "the scheduler did not stop"
+            await bot.scheduler.start()
