@@ -130,6 +130,8 @@ def check_database(path: Path | str) -> None:
                 path, f"is damaged ({one_line(str(exc))}); restore it from a backup"
             ) from None
         raise refused(path, f"cannot be opened ({one_line(str(exc))})") from None
+    if whole:
+        mark_closed(path)  # checked whole and closed: `merchant-bot run` checks twice
 
 
 def _check_schema(path: Path | str, conn: sqlite3.Connection, *, whole: bool = True) -> None:
@@ -182,13 +184,13 @@ def _check_schema(path: Path | str, conn: sqlite3.Connection, *, whole: bool = T
 # --- the file as the bot last closed it ------------------------------------------------------
 #
 # A file the bot closed cleanly (the last connection gone, its WAL checkpointed into the file
-# and removed) is known to be as SQLite left it. A mark beside it, `<file>-closed`, records the
-# file's identity and times at that moment. At the next start, a file whose device, inode,
-# size, mtime and ctime are still those, with no WAL holding changes, has not been written
-# since: not by a process that crashed (its WAL stays), not by another program, not restored
-# from a backup or copied over (a new inode or ctime; no program can set ctime back). Damage
-# the bot must refuse comes from such writes, or from the disk itself, which SQLite's own
-# checksums do not cover either way.
+# and removed), or that check_database has just read whole, is known to be as SQLite left it.
+# A mark beside it, `<file>-closed`, records the file's identity and times at that moment.
+# At the next start, a file whose device, inode, size, mtime and ctime are still those, with
+# no WAL holding changes, has not been written since: not by a process that crashed (its WAL
+# stays), not by another program, not restored from a backup or copied over (a new inode or
+# ctime; no program can set ctime back). Damage the bot must refuse comes from such writes,
+# or from the disk itself, which SQLite's own checksums do not cover either way.
 
 
 def closed_mark(path: Path | str) -> Path:
