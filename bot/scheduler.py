@@ -54,8 +54,11 @@ class Scheduler:
     ) -> None:
         self.runtime = runtime
         self.bot = bot
-        # capacity 1: strictly spaced sends, never a burst above the overall rate
+        # capacity 1: strictly spaced, never a burst above the overall rate. `limiter` paces
+        # the claims; `gate` spaces the requests themselves, so that claims answered at uneven
+        # speed (a round trip to PostgreSQL each) do not bunch the sends behind them
         self.limiter = AsyncLimiter(1, 1.0 / per_second)
+        self.gate = AsyncLimiter(1, 1.0 / per_second)
         self.per_chat_interval = per_chat_interval
         self._last_to_chat: dict[int, float] = {}
         self.workers = workers
@@ -244,6 +247,12 @@ class Scheduler:
             cutoff = loop.time() - self.per_chat_interval
             self._last_to_chat = {c: t for c, t in self._last_to_chat.items() if t > cutoff}
 
+    async def _send_slot(self, chat_id: int) -> None:
+        """Right before the request: space it from the last one sent (claims paced evenly
+        can still be answered unevenly), and count the chat's second from now."""
+        await self.gate.acquire()
+        self._last_to_chat[chat_id] = asyncio.get_running_loop().time()
+
     async def _plan_next(self, user_id: int) -> None:
         """A recurring reminder went out: plan its next occurrence from the current state
         (the merchant may never write again, so no state change would do it)."""
@@ -260,7 +269,7 @@ class Scheduler:
     async def _deliver(self, row: dict[str, Any], term: int) -> bool:
         """Send one reminder; record the outcome. True if delivered.
 
-        Paced first, then claimed (as the leader of `term`) right before the request."""
+        Paced, then claimed (as the leader of `term`), then spaced from the last request."""
         store = self.runtime.store
         content = self.runtime.contents.for_language(row["language"])
         today = self.runtime.clock.now().astimezone(self.runtime.timezone).date()
@@ -276,6 +285,7 @@ class Scheduler:
             if self.lease.holds(term):
                 await self._count("moot", 1)  # changed since this pass read it
             return False
+        await self._send_slot(row["chat_id"])
         try:
             await presenter.deliver(self.bot, out, on_retry=self._retrying)
         except RetryAfter:

@@ -293,6 +293,50 @@ async def test_many_due_at_once_under_the_flood_limit_without_a_single_429(tmp_p
             assert len(per_chat) == n and set(per_chat.values()) == {1}
 
 
+async def test_claims_answered_unevenly_do_not_bunch_the_sends_into_a_429(tmp_path):
+    """On PostgreSQL each claim is a round trip on the leader's one session, answered at
+    uneven speed under load: the pace must hold for the requests, not only for the claims
+    (one run of the replica test had 9 × 429 from exactly this). Without the scheduler's
+    `gate` this fails: 31 sends land within 1.007 s."""
+    async with BotApiServer(flood_global_per_sec=30, flood_per_chat_per_sec=1) as server:
+        clock = FixedClock(local(2026, 9, 28, 9))
+        n = 90
+        async with running_bot(server, tmp_path / "db", clock=clock) as bot:
+            catalog = contents().default.catalog
+            now = clock.now()
+            for uid in range(20_000, 20_000 + n):
+                server.add_user(uid)
+                state = MerchantState(
+                    uid,
+                    created=True,
+                    data={"route": "platform", "status": "submitted", "submitted_on": "2026-09-25"},
+                )
+                await bot.store.save_merchant(
+                    state,
+                    chat_id=uid,
+                    language="zh-hans",
+                    now=now,
+                    plan=rem.plan(state.data, catalog, SH, now),
+                )
+            lease = bot.scheduler.lease
+            claim = lease.claim
+            answered = 0
+
+            async def slow_then_fast(*args):  # 40 claims answered in 80 ms, then 40 at once
+                nonlocal answered
+                answered += 1
+                if (answered // 40) % 2 == 0:
+                    await asyncio.sleep(0.08)
+                return await claim(*args)
+
+            lease.claim = slow_then_fast
+            clock.at = local(2026, 9, 30, 10, 0).astimezone(UTC)
+            bot.scheduler.wake()
+            await bot.scheduler.wait_for("sent", n, timeout=60)
+            assert server.counters["429"] == 0
+            assert len({call.chat_id for call in reminder_calls(server)}) == n
+
+
 async def test_a_lost_answer_is_never_resent_and_a_429_is_honoured(server, tmp_path):
     clock = FixedClock(local(2026, 9, 28, 11))
     async with running_bot(server, tmp_path / "db", clock=clock) as bot:
