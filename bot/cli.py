@@ -116,10 +116,10 @@ async def open_store(settings: Settings) -> Store:
 
 def webhook_options(settings: Settings) -> WebhookOptions | None:
     """Where Telegram delivers and this process listens (None: long polling)."""
-    from bot.webhook import WebhookOptions
-
     if not settings.bot_webhook_url:
         return None
+    from bot.webhook import WebhookOptions
+
     host, port = settings.webhook_listen
     return WebhookOptions(
         settings.bot_webhook_url, settings.bot_webhook_secret, host=host, port=port
@@ -128,10 +128,10 @@ def webhook_options(settings: Settings) -> WebhookOptions | None:
 
 def console_options(settings: Settings) -> ConsoleOptions | None:
     """Where the console listens (None when BOT_CONSOLE_PORT is 0: no console)."""
-    from bot.console import ConsoleOptions
-
     if settings.bot_console_port == 0:
         return None
+    from bot.console import ConsoleOptions
+
     return ConsoleOptions(
         settings.bot_console_host, settings.bot_console_port, settings.console_url
     )

@@ -11,16 +11,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram.ext import Application
 
-from bot import webhook as hooks
 from bot.app import build_application, start_polling, stop_polling
-from bot.console import Console, ConsoleOptions
 from bot.runtime import Runtime
 from bot.scheduler import Scheduler, start_scheduler
-from bot.webhook import Webhook, WebhookOptions
+
+if TYPE_CHECKING:  # imported when asked for: aiohttp's server and the console cost ~2.5 MiB
+    from bot.console import Console, ConsoleOptions
+    from bot.webhook import Webhook, WebhookOptions
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,11 @@ async def serving(
             hook: Webhook | None = None
             scheduler: Scheduler | None = None
             try:
+                if console is not None:
+                    from bot.console import Console
+                if webhook is not None:
+                    from bot import webhook as hooks
+                    from bot.webhook import Webhook
                 if shared:
                     assert webhook is not None and console is not None
                     options = webhook
