@@ -67,6 +67,7 @@ class Scheduler:
         self._wake = asyncio.Event()
         self._pass_lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self.stats: dict[str, int] = defaultdict(int)
         self._stats_changed = asyncio.Condition()
         # Who delivers (bot.leader). Until `start` picks the store's election (and after
@@ -91,12 +92,18 @@ class Scheduler:
         give up the lead. Passes asked for by hand afterwards run as if alone, as before
         `start`."""
         if self._task is not None:
+            # the flag and the wake-up end the loop even if a library on the way swallowed
+            # the cancellation (seen once on PostgreSQL: the task stayed "cancelling",
+            # asleep on the wake-up, and stop() waited for ever)
+            self._stopping = True
+            self._wake.set()
             self._task.cancel()
             try:
                 await self._task
             except asyncio.CancelledError:
                 pass
             self._task = None
+            self._stopping = False
         await self.lease.stop()
         self.lease, self._recovered_term = Lease(), 0
 
@@ -152,8 +159,8 @@ class Scheduler:
             self.lease.announce()
 
     async def _loop(self) -> None:
-        """Run passes forever, sleeping until the next due time (at most MAX_SLEEP)."""
-        while True:
+        """Run passes until stopped, sleeping until the next due time (at most MAX_SLEEP)."""
+        while not self._stopping:
             if not self.lease.leading:
                 await self.lease.elected()
             # cleared before the pass, so a wake-up during the pass is not lost

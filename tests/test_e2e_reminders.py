@@ -475,6 +475,32 @@ async def test_weekly_operation_checks_keep_coming_without_a_word_from_the_merch
         assert kinds(reminder_calls(server, 613)).count("operation_check") == 3
 
 
+async def test_the_scheduler_stops_even_when_a_call_on_its_way_swallows_the_cancellation(
+    server, tmp_path
+):
+    """A library that catches the cancellation of a call and returns (the suite once hung on
+    PostgreSQL with the scheduler "cancelling" yet asleep): stop() still ends the loop."""
+    async with running_bot(server, tmp_path / "db") as bot:
+        entered, never = asyncio.Event(), asyncio.Event()
+
+        async def swallowing_next_due():
+            entered.set()
+            try:
+                await never.wait()
+            except asyncio.CancelledError:
+                return None  # swallowed, as a careless library would
+            return None
+
+        bot.store.next_due = swallowing_next_due
+        bot.scheduler.wake()
+        await asyncio.wait_for(entered.wait(), 5)
+        stopping = asyncio.ensure_future(bot.scheduler.stop())
+        done, _ = await asyncio.wait({stopping}, timeout=5)
+        assert done, "the scheduler did not stop"
+        del bot.store.next_due
+        await bot.scheduler.start()
+
+
 async def test_the_scheduler_stops_when_woken_at_the_moment_it_is_stopped(server, tmp_path):
     """A wake-up (a plan changed) in the same instant as stop(): the scheduler must still
     stop. On Python 3.11, asyncio.wait_for swallowed that cancellation and the bot's shutdown
