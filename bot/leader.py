@@ -103,6 +103,7 @@ class PgLease(Lease):
         self._task: asyncio.Task[None] | None = None
         self._announcing: asyncio.Task[None] | None = None
         self._again = False
+        self._stopping = False
 
     @property
     def backend_pid(self) -> int | None:
@@ -111,6 +112,7 @@ class PgLease(Lease):
 
     async def start(self) -> None:
         """Try once now (a lone replica leads from its first pass), then keep trying."""
+        self._stopping = False
         await self._attempt()
         self._task = asyncio.create_task(self._keep(), name="reminder-leader-lease")
 
@@ -119,7 +121,7 @@ class PgLease(Lease):
 
     async def _keep(self) -> None:
         """Followers try for the lock; the leader checks that its session is alive."""
-        while True:
+        while not self._stopping:  # the flag too: a library may swallow the cancellation
             await asyncio.sleep(self.heartbeat if self.leading else self.retry)
             await self._attempt()
 
@@ -233,6 +235,7 @@ class PgLease(Lease):
 
     async def stop(self) -> None:
         """Release the lock at once (a successor need not wait for the session to end)."""
+        self._stopping = True
         for task in (self._task, self._announcing):
             if task is not None:
                 task.cancel()
