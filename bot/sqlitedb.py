@@ -50,7 +50,9 @@ class Checkpointer:
     when fewer came; never two at once (SQLite refuses a second one: `truncate` runs on the
     same thread too)."""
 
-    BATCH = 64  # commits (a few hundred frames): one fsync for that many commits
+    # commits: one fsync for that many. 64 let the WAL pass SQLite's 1,000-frame backstop at
+    # scale, so the loop checkpointed again (/status p99 13.7 ms at 1,000,000; 5.9 with 16)
+    BATCH = 16
     IDLE = 0.25  # s
 
     def __init__(self, path: str) -> None:
