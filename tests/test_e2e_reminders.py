@@ -261,28 +261,32 @@ async def test_a_blocked_merchant_is_paused_others_are_served_and_a_message_resu
     assert {c.error_code for c in refused} == {403}
 
 
+async def seed_submitted(bot, server, uids, now):
+    """Merchants who talked to the bot before and submitted on 2026-09-25 (platform route),
+    with their reminders planned."""
+    catalog = contents().default.catalog
+    for uid in uids:
+        server.add_user(uid)
+        state = MerchantState(
+            uid,
+            created=True,
+            data={"route": "platform", "status": "submitted", "submitted_on": "2026-09-25"},
+        )
+        await bot.store.save_merchant(
+            state,
+            chat_id=uid,
+            language="zh-hans",
+            now=now,
+            plan=rem.plan(state.data, catalog, SH, now),
+        )
+
+
 async def test_many_due_at_once_under_the_flood_limit_without_a_single_429(tmp_path):
     async with BotApiServer(flood_global_per_sec=30, flood_per_chat_per_sec=1) as server:
         clock = FixedClock(local(2026, 9, 28, 9))
         n = 120  # enough to span several seconds of the overall limit (the bench does 5,000)
         async with running_bot(server, tmp_path / "db", clock=clock) as bot:
-            catalog = contents().default.catalog
-            for uid in range(10_000, 10_000 + n):
-                server.add_user(uid)  # merchants who talked to the bot before
-            now = clock.now()
-            for uid in range(10_000, 10_000 + n):
-                state = MerchantState(
-                    uid,
-                    created=True,
-                    data={"route": "platform", "status": "submitted", "submitted_on": "2026-09-25"},
-                )
-                await bot.store.save_merchant(
-                    state,
-                    chat_id=uid,
-                    language="zh-hans",
-                    now=now,
-                    plan=rem.plan(state.data, catalog, SH, now),
-                )
+            await seed_submitted(bot, server, range(10_000, 10_000 + n), clock.now())
             clock.at = local(2026, 9, 30, 10, 0).astimezone(UTC)  # window opens for all
             bot.scheduler.wake()
             await bot.scheduler.wait_for("sent", n, timeout=60)
@@ -302,22 +306,7 @@ async def test_claims_answered_unevenly_do_not_bunch_the_sends_into_a_429(tmp_pa
         clock = FixedClock(local(2026, 9, 28, 9))
         n = 90
         async with running_bot(server, tmp_path / "db", clock=clock) as bot:
-            catalog = contents().default.catalog
-            now = clock.now()
-            for uid in range(20_000, 20_000 + n):
-                server.add_user(uid)
-                state = MerchantState(
-                    uid,
-                    created=True,
-                    data={"route": "platform", "status": "submitted", "submitted_on": "2026-09-25"},
-                )
-                await bot.store.save_merchant(
-                    state,
-                    chat_id=uid,
-                    language="zh-hans",
-                    now=now,
-                    plan=rem.plan(state.data, catalog, SH, now),
-                )
+            await seed_submitted(bot, server, range(20_000, 20_000 + n), clock.now())
             lease = bot.scheduler.lease
             claim = lease.claim
             answered = 0
